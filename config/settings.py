@@ -1,0 +1,149 @@
+"""Django settings, read once from the environment through django-environ.
+
+A `.env` file at the project root is optional; variables already set in the
+OS environment win over it. `.env.example` lists every variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+from media_store.selection import select_storages
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+# SQLite cannot create its parent folder, and a fresh clone has no var/.
+VAR_DIR.mkdir(exist_ok=True)
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core ------------------------------------------------------------------
+
+# No default: a deployment without a secret key must not start.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "strawberry_django",
+    "accounts",
+    "media_store",
+    "catalog",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.ApiTokenMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Authentication --------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Internationalisation --------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files and media ------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+MEDIA_URL = "/media/"
+
+# Absolute base that clients use to reach this server; the embedded media
+# storage builds its CDN-style URLs on it.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Uploads larger than this spill to a temporary file instead of memory, so a
+# request never holds a whole large image.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- Image storage ---------------------------------------------------------
+
+IMAGEKIT_PRIVATE_KEY = env.str("IMAGEKIT_PRIVATE_KEY", default="")
+IMAGEKIT_PUBLIC_KEY = env.str("IMAGEKIT_PUBLIC_KEY", default="")
+IMAGEKIT_URL_ENDPOINT = env.str("IMAGEKIT_URL_ENDPOINT", default="")
+
+STORAGES = select_storages(
+    imagekit={
+        "IMAGEKIT_PRIVATE_KEY": IMAGEKIT_PRIVATE_KEY,
+        "IMAGEKIT_PUBLIC_KEY": IMAGEKIT_PUBLIC_KEY,
+        "IMAGEKIT_URL_ENDPOINT": IMAGEKIT_URL_ENDPOINT,
+    },
+)
+
+# media_store's own options; defaults live in media_store.conf.
+MEDIA_STORE = {
+    "MAX_OUTPUT_SIDE": env.int("MEDIA_MAX_OUTPUT_SIDE", default=4096),
+    "MAX_SOURCE_PIXELS": env.int("MEDIA_MAX_SOURCE_PIXELS", default=40_000_000),
+    "RENDITION_CACHE_DIR": env.path("MEDIA_RENDITION_CACHE_DIR", default=VAR_DIR / "renditions"),
+}
+
+# --- Catalog ---------------------------------------------------------------
+
+CATALOG = {
+    "MAX_UPLOAD_BYTES": env.int("CATALOG_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024),
+    "MAX_UPLOAD_PIXELS": env.int("CATALOG_MAX_UPLOAD_PIXELS", default=40_000_000),
+    "SMALL_VARIANT_SIZE": env.int("CATALOG_SMALL_VARIANT_SIZE", default=320),
+}
+
+# --- Logging ---------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

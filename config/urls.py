@@ -1,0 +1,11 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from config.views import CatalogGraphQLView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("graphql/", CatalogGraphQLView.as_view(), name="graphql"),
+    path(settings.MEDIA_URL.lstrip("/"), include("media_store.urls")),
+]
