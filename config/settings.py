@@ -14,8 +14,9 @@ from media_store.selection import select_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
-# SQLite cannot create its parent folder, and a fresh clone has no var/.
-VAR_DIR.mkdir(exist_ok=True)
+# SQLite cannot create its parent folder, and a fresh clone has no var/;
+# WhiteNoise warns on every start while STATIC_ROOT is missing.
+(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -59,7 +61,7 @@ ASGI_APPLICATION = "config.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -98,6 +100,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# GraphiQL's scripts are served from here, so the IDE works without a CDN.
+STATICFILES_DIRS = [BASE_DIR / "config" / "static"]
+# Serve straight from the apps' and STATICFILES_DIRS' folders, so the admin
+# and GraphiQL work without `collectstatic`.
+WHITENOISE_USE_FINDERS = True
 
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "/media/"

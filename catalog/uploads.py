@@ -1,0 +1,178 @@
+"""Turn an uploaded file into a stored Image: validate, measure, make the small variant.
+
+Nothing is half-written: files are stored first, and if the row cannot be
+created they are deleted again.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+
+from catalog.conf import catalog_setting
+from catalog.models import Image, Product
+
+logger = logging.getLogger(__name__)
+
+# Pillow format name → (MIME type, stored extension).
+ALLOWED_FORMATS = {
+    "JPEG": ("image/jpeg", ".jpg"),
+    "PNG": ("image/png", ".png"),
+    "WEBP": ("image/webp", ".webp"),
+    "GIF": ("image/gif", ".gif"),
+    "AVIF": ("image/avif", ".avif"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InspectedImage:
+    width: int
+    height: int
+    format: str
+    mime_type: str
+    extension: str
+    size: int
+
+
+def _reject(message: str, code: str) -> ValidationError:
+    return ValidationError({"file": ValidationError(message, code=code)})
+
+
+def inspect_image(file: File) -> InspectedImage:
+    """Validate an uploaded image by decoding it in full; return what was learnt.
+
+    Raises ValidationError (field ``file``) with codes ``too_large``,
+    ``invalid_image``, ``unsupported_format`` or ``too_many_pixels``.
+    """
+    max_bytes = catalog_setting("MAX_UPLOAD_BYTES")
+    if file.size is None or file.size == 0:
+        raise _reject("The file is empty.", "empty")
+    if file.size > max_bytes:
+        raise _reject(
+            f"The file is {file.size} bytes; the limit is {max_bytes} bytes.", "too_large"
+        )
+    max_pixels = catalog_setting("MAX_UPLOAD_PIXELS")
+    file.seek(0)
+    try:
+        # Decompression-bomb warnings become errors, and the header size is
+        # checked before any pixel is decoded.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            with PILImage.open(file) as img:
+                if img.format not in ALLOWED_FORMATS:
+                    raise _reject(
+                        f"{img.format} images are not accepted; upload JPEG, PNG, WebP, "
+                        "GIF or AVIF.",
+                        "unsupported_format",
+                    )
+                if img.width * img.height > max_pixels:
+                    raise _reject(
+                        f"The image is {img.width}×{img.height} pixels; the limit is "
+                        f"{max_pixels} pixels.",
+                        "too_many_pixels",
+                    )
+                fmt = img.format
+                img.load()  # decode every pixel: truncated files fail here
+                width, height = ImageOps.exif_transpose(img).size
+    except ValidationError:
+        raise
+    except (
+        UnidentifiedImageError,
+        PILImage.DecompressionBombError,
+        PILImage.DecompressionBombWarning,
+    ) as e:
+        raise _reject("The file is not an image that can be read.", "invalid_image") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise _reject("The image file is damaged or truncated.", "invalid_image") from e
+    finally:
+        file.seek(0)
+    mime_type, extension = ALLOWED_FORMATS[fmt]
+    return InspectedImage(width, height, fmt, mime_type, extension, file.size)
+
+
+def make_small_variant(file: File) -> ContentFile:
+    """Render the ``image_xs`` variant: fits in SMALL_VARIANT_SIZE, EXIF applied and stripped."""
+    box = catalog_setting("SMALL_VARIANT_SIZE")
+    file.seek(0)
+    with PILImage.open(file) as img:
+        if img.format == "JPEG":
+            img.draft("RGB", (box, box))  # decode large JPEGs at reduced scale
+        img = ImageOps.exif_transpose(img)
+        img.thumbnail((box, box), PILImage.Resampling.LANCZOS)
+        has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+        buffer = io.BytesIO()
+        if has_alpha:
+            img.convert("RGBA").save(buffer, "PNG", optimize=True)
+            extension = ".png"
+        else:
+            img.convert("RGB").save(buffer, "JPEG", quality=80, optimize=True)
+            extension = ".jpg"
+    file.seek(0)
+    return ContentFile(buffer.getvalue(), name=f"small{extension}")
+
+
+def default_name(filename: str | None) -> str:
+    stem = PurePosixPath(filename or "").stem.strip()
+    return stem[:255] or "image"
+
+
+def create_image(
+    *,
+    file: File,
+    created_by: AbstractBaseUser | None,
+    alt_text: str = "",
+    name: str = "",
+    product: Product | None = None,
+) -> Image:
+    """Validate and store ``file`` with its small variant; create the Image row.
+
+    Raises ValidationError for a bad upload, with nothing stored.
+    """
+    image = Image(name=name, alt_text=alt_text, created_by=created_by)
+    save_new_image(image, file, product=product)
+    return image
+
+
+def save_new_image(image: Image, file: File, *, product: Product | None = None) -> None:
+    """Fill ``image`` from ``file``, store both files and insert the row.
+
+    If the row cannot be written, the stored files are deleted again.
+    """
+    inspected = inspect_image(file)
+    image.name = image.name or default_name(getattr(file, "name", None))
+    image.width, image.height = inspected.width, inspected.height
+    image.size, image.mime_type = inspected.size, inspected.mime_type
+    image.full_clean(exclude=["image", "image_xs"])
+    small = make_small_variant(file)
+    stored: list[str] = []
+    try:
+        # upload_to names the files from the row's UUID; only the extension
+        # given here counts, and it comes from the decoded format.
+        for field, filename, content in (
+            (image.image, f"original{inspected.extension}", file),
+            (image.image_xs, small.name, small),
+        ):
+            field.save(filename, content, save=False)
+            stored.append(field.name)
+        with transaction.atomic():
+            image.save(force_insert=True)
+            if product is not None:
+                product.append_image(image)
+    except BaseException:
+        storage = image.image.storage
+        for name in stored:
+            try:
+                storage.delete(name)
+            except Exception:
+                logger.exception("Could not remove %s after a failed upload", name)
+        raise

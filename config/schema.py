@@ -1,0 +1,17 @@
+"""The root GraphQL schema: every app's Query and Mutation, merged."""
+
+import strawberry
+from strawberry.tools import merge_types
+from strawberry_django.optimizer import DjangoOptimizerExtension
+
+from catalog.graphql.schema import Mutation as CatalogMutation
+from catalog.graphql.schema import Query as CatalogQuery
+
+Query = merge_types("Query", (CatalogQuery,))
+Mutation = merge_types("Mutation", (CatalogMutation,))
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[DjangoOptimizerExtension],
+)

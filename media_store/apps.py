@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class MediaStoreConfig(AppConfig):
+    """Image storage: the embedded local backend and its ImageKit-style delivery view."""
+
+    name = "media_store"
+    verbose_name = "Media store"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,89 @@
+"""media_store's settings: typed defaults merged with ``settings.MEDIA_STORE``.
+
+Read every option through :func:`media_store_settings` (or :func:`get`), never
+with ``getattr(settings, ...)``. The merged dict is cached and dropped when
+``MEDIA_STORE`` changes, so ``override_settings`` and pytest-django's
+``settings`` fixture take effect immediately.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Literal, TypedDict, cast
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+
+class MediaStoreSettings(TypedDict):
+    """Every ``MEDIA_STORE`` option, with its type."""
+
+    # Longest side, in pixels, a transformed image may have.
+    MAX_OUTPUT_SIDE: int
+    # Sources with more pixels than this are refused before decoding.
+    MAX_SOURCE_PIXELS: int
+    # Where rendered transformations are cached; None means a ``renditions``
+    # folder next to MEDIA_ROOT (outside it, so renditions are never served
+    # or listed as originals).
+    RENDITION_CACHE_DIR: str | Path | None
+    # Encoder quality (1-100) for JPEG, WebP and AVIF when the URL has no ``q``.
+    DEFAULT_QUALITY: int
+
+
+Option = Literal["MAX_OUTPUT_SIDE", "MAX_SOURCE_PIXELS", "RENDITION_CACHE_DIR", "DEFAULT_QUALITY"]
+
+DEFAULTS: MediaStoreSettings = {
+    "MAX_OUTPUT_SIDE": 4096,
+    "MAX_SOURCE_PIXELS": 40_000_000,
+    "RENDITION_CACHE_DIR": None,
+    "DEFAULT_QUALITY": 80,
+}
+
+_POSITIVE_INTS = ("MAX_OUTPUT_SIDE", "MAX_SOURCE_PIXELS", "DEFAULT_QUALITY")
+
+
+@functools.cache
+def media_store_settings() -> MediaStoreSettings:
+    """Return the defaults overlaid with ``settings.MEDIA_STORE``.
+
+    Raises ImproperlyConfigured for an unknown option or an invalid value, so a
+    typo fails at the first request instead of being silently ignored.
+    """
+    overrides: dict[str, Any] = dict(getattr(settings, "MEDIA_STORE", None) or {})
+    unknown = sorted(set(overrides) - set(DEFAULTS))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"Unknown MEDIA_STORE option(s): {', '.join(unknown)}. "
+            f"Valid options: {', '.join(DEFAULTS)}."
+        )
+    merged = cast(MediaStoreSettings, {**DEFAULTS, **overrides})
+    for name in _POSITIVE_INTS:
+        value = merged[name]  # type: ignore[literal-required]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ImproperlyConfigured(f"MEDIA_STORE[{name!r}] must be a positive integer.")
+    if not 1 <= merged["DEFAULT_QUALITY"] <= 100:
+        raise ImproperlyConfigured("MEDIA_STORE['DEFAULT_QUALITY'] must be between 1 and 100.")
+    return merged
+
+
+def get(name: Option) -> Any:
+    """Return one option, e.g. ``get("MAX_OUTPUT_SIDE")``."""
+    return media_store_settings()[name]
+
+
+def rendition_cache_dir() -> Path:
+    """The folder for cached renditions, resolved against the current MEDIA_ROOT."""
+    configured = get("RENDITION_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    # Not cached: it follows MEDIA_ROOT, which tests change per test.
+    return Path(settings.MEDIA_ROOT).resolve().parent / "renditions"
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "MEDIA_STORE":
+        media_store_settings.cache_clear()

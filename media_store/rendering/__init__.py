@@ -1,0 +1,50 @@
+"""The local image renderer: a typed transformation chain in, encoded pixels out.
+
+Two stages: :func:`compile_spec` turns the grammar's chain into a RenderSpec
+(no pixels), then :func:`render` runs the Pillow pipeline. Nothing in this
+package imports Django; limits are passed in by the caller.
+"""
+
+from __future__ import annotations
+
+from media_store.rendering.errors import (
+    InvalidSourceError,
+    OutputTooLargeError,
+    RenderError,
+    SourceTooLargeError,
+    UnsupportedTransformationError,
+)
+from media_store.rendering.formats import sniff_content_type
+from media_store.rendering.geometry import Geometry, Resize, plan
+from media_store.rendering.pipeline import Rendered, render
+from media_store.rendering.spec import (
+    SUPPORTED_KEYS,
+    Negotiated,
+    RenderSpec,
+    compile_spec,
+    negotiate,
+)
+
+# Bump when the same input would render differently, so cached renditions
+# made by an older renderer are not served.
+RENDERER_VERSION = 1
+
+__all__ = [
+    "RENDERER_VERSION",
+    "SUPPORTED_KEYS",
+    "Geometry",
+    "InvalidSourceError",
+    "Negotiated",
+    "OutputTooLargeError",
+    "RenderError",
+    "RenderSpec",
+    "Rendered",
+    "Resize",
+    "SourceTooLargeError",
+    "UnsupportedTransformationError",
+    "compile_spec",
+    "negotiate",
+    "plan",
+    "render",
+    "sniff_content_type",
+]

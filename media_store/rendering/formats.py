@@ -1,0 +1,217 @@
+"""Output formats: negotiation and every per-format encoder tweak.
+
+All format-specific behaviour (mode conversion, save options, size limits)
+lives in this module, like Saleor's ``preprocess_<FORMAT>`` hooks, so adding a
+format or an encoder option is a change in one place.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, features
+
+# Transparent pixels become white when the output cannot carry alpha (JPEG).
+# ImageKit pads with black by default, but a transparent product shot turned
+# black reads as a bug; ``bg`` will override this once it is supported.
+FLATTEN_BACKGROUND = (255, 255, 255)
+
+PrepareFn = Callable[[Image.Image, int], tuple[Image.Image, dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    """One encodable format: its names, limits and how to prepare an image for it."""
+
+    name: str  # our name, also the Rendered.format value: "jpeg", "webp"...
+    pillow: str  # Pillow's format name for Image.save
+    content_type: str
+    max_side: int
+    prepare: PrepareFn
+
+
+def _has_alpha_mode(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA")
+
+
+def has_alpha(image: Image.Image) -> bool:
+    """True when some pixel is not fully opaque (an all-opaque alpha channel counts as none)."""
+    if not _has_alpha_mode(image):
+        return False
+    low, _high = image.getchannel("A").getextrema()
+    return low < 255
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """Composite an alpha image onto FLATTEN_BACKGROUND."""
+    if not _has_alpha_mode(image):
+        return image
+    grey = image.mode == "LA"
+    background = Image.new(
+        "L" if grey else "RGB", image.size, FLATTEN_BACKGROUND[0] if grey else FLATTEN_BACKGROUND
+    )
+    background.paste(image.convert("L" if grey else "RGB"), mask=image.getchannel("A"))
+    return background
+
+
+def _rgb_or_rgba(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGB", "RGBA"):
+        return image
+    return image.convert("RGBA" if _has_alpha_mode(image) else "RGB")
+
+
+def _prepare_jpeg(image: Image.Image, quality: int) -> tuple[Image.Image, dict[str, Any]]:
+    image = _flatten(image)
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    return image, {"quality": quality, "optimize": True}
+
+
+def _prepare_png(image: Image.Image, quality: int) -> tuple[Image.Image, dict[str, Any]]:
+    # PNG is lossless: quality does not apply.
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        image = _rgb_or_rgba(image)
+    return image, {"compress_level": 6}
+
+
+def _prepare_webp(image: Image.Image, quality: int) -> tuple[Image.Image, dict[str, Any]]:
+    return _rgb_or_rgba(image), {"quality": quality, "method": 4}
+
+
+def _prepare_avif(image: Image.Image, quality: int) -> tuple[Image.Image, dict[str, Any]]:
+    return _rgb_or_rgba(image), {"quality": quality}
+
+
+def _prepare_gif(image: Image.Image, quality: int) -> tuple[Image.Image, dict[str, Any]]:
+    # Pillow quantises RGB/RGBA to an adaptive palette and keeps transparency.
+    return _rgb_or_rgba(image), {}
+
+
+FORMATS: dict[str, OutputFormat] = {
+    f.name: f
+    for f in (
+        OutputFormat("jpeg", "JPEG", "image/jpeg", 65_535, _prepare_jpeg),
+        OutputFormat("png", "PNG", "image/png", 2**31 - 1, _prepare_png),
+        # libwebp's hard limit; ImageKit documents the same.
+        OutputFormat("webp", "WEBP", "image/webp", 16_383, _prepare_webp),
+        OutputFormat("avif", "AVIF", "image/avif", 65_535, _prepare_avif),
+        OutputFormat("gif", "GIF", "image/gif", 65_535, _prepare_gif),
+    )
+}
+
+# Grammar values of ``f`` mapped to our format names.
+_REQUESTED = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp", "avif": "avif"}
+
+# Pillow's names for source formats we re-encode as themselves when there is no ``f``.
+_SOURCE_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+if features.check("avif"):
+    _SOURCE_FORMATS["AVIF"] = "avif"
+
+
+def is_supported(requested: str) -> bool:
+    """Whether ``f-<requested>`` can be produced here (AVIF needs Pillow built with libavif)."""
+    if requested in ("auto", "orig"):
+        return True
+    name = _REQUESTED.get(requested)
+    return name is not None and (name != "avif" or features.check("avif"))
+
+
+def accepts(accept: str, media_type: str) -> bool:
+    """Whether an HTTP Accept header lists ``media_type`` with a non-zero q.
+
+    Wildcards are ignored on purpose: browsers send ``*/*`` whether or not
+    they can decode WebP, and advertise WebP explicitly when they can.
+    """
+    for item in accept.split(","):
+        kind, *params = (part.strip() for part in item.split(";"))
+        if kind.lower() != media_type:
+            continue
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
+def variant(requested: str | None, accept: str) -> str:
+    """The part of the request, besides source and chain, that decides the output format.
+
+    Use it in cache keys: ``auto`` depends on the Accept header only through
+    WebP support, so every browser shares two renditions rather than one per
+    distinct Accept string.
+    """
+    if requested is None or requested == "orig":
+        return "orig"
+    if requested == "auto":
+        return "auto-webp" if accepts(accept, "image/webp") else "auto-legacy"
+    return _REQUESTED.get(requested, requested)
+
+
+def choose(requested: str | None, accept: str, *, source_format: str | None, alpha: bool) -> str:
+    """Resolve the output format name for one request.
+
+    ``auto`` gives WebP when the client accepts it, else PNG for images with
+    transparency and JPEG otherwise. AVIF is only produced on explicit
+    ``f-avif``: ImageKit offers it through ``auto`` only when the account
+    enables it, and encoding is several times slower. No ``f`` keeps the
+    source's format when we can write it.
+    """
+    chosen = variant(requested, accept)
+    if chosen == "auto-webp":
+        return "webp"
+    if chosen == "orig":
+        kept = _SOURCE_FORMATS.get(source_format or "")
+        if kept is not None:
+            return kept
+        chosen = "auto-legacy"
+    if chosen == "auto-legacy":
+        return "png" if alpha else "jpeg"
+    return chosen
+
+
+def encode(image: Image.Image, name: str, *, quality: int, icc_profile: bytes | None) -> bytes:
+    """Encode ``image`` as format ``name`` with no metadata except the ICC profile."""
+    output = FORMATS[name]
+    image, options = output.prepare(image, quality)
+    # Pillow copies ``info`` through resize/convert, and some encoders write
+    # EXIF/XMP/comments from it by default; start from nothing.
+    image.info = {}
+    if icc_profile and _icc_fits(icc_profile, image.mode):
+        options["icc_profile"] = icc_profile
+    buffer = io.BytesIO()
+    image.save(buffer, format=output.pillow, **options)
+    return buffer.getvalue()
+
+
+def _icc_fits(profile: bytes, mode: str) -> bool:
+    """Whether an ICC profile's colour space (header bytes 16-20) matches ``mode``.
+
+    A CMYK or greyscale profile left on an RGB output makes viewers render
+    wrong colours, so a mismatched profile is dropped.
+    """
+    space = profile[16:20]
+    return (space == b"RGB " and mode in ("RGB", "RGBA")) or (
+        space == b"GRAY" and mode in ("L", "LA")
+    )
+
+
+def sniff_content_type(head: bytes) -> str | None:
+    """Content type of encoded bytes from their first 16 bytes, for cached renditions."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[4:12] in (b"ftypavif", b"ftypavis"):
+        return "image/avif"
+    return None

@@ -1,0 +1,110 @@
+"""The embedded default storage: files on local disk, ImageKit-style URLs.
+
+Files live under MEDIA_ROOT and are served, transformed or not, by
+``media_store.views`` at MEDIA_URL, so the API works with no network.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import FileSystemStorage
+from django.core.files.utils import validate_file_name
+from django.core.signals import setting_changed
+from django.utils.deconstruct import deconstructible
+from django.utils.functional import cached_property
+
+from media_store.urlbuilder import UrlBuilder
+
+if TYPE_CHECKING:
+    from media_store.grammar import Transformation
+
+# Settings that change the public URL; the cached base URL and builder are
+# dropped when one of them changes.
+_URL_SETTINGS = frozenset({"SITE_URL", "MEDIA_URL"})
+
+
+@deconstructible
+class LocalMediaStorage(FileSystemStorage):
+    """FileSystemStorage whose URLs are absolute and take ImageKit transformations.
+
+    ``location`` defaults to MEDIA_ROOT and ``base_url`` to SITE_URL + MEDIA_URL,
+    both read when first needed and re-read when those settings change (as
+    FileSystemStorage does), so ``override_settings`` works on a live instance.
+    Kwargs win over settings, so ``STORAGES[...]["OPTIONS"]`` can set either.
+    """
+
+    def __init__(
+        self,
+        location: str | None = None,
+        base_url: str | None = None,
+        file_permissions_mode: int | None = None,
+        directory_permissions_mode: int | None = None,
+        allow_overwrite: bool = False,
+        **unknown: Any,
+    ) -> None:
+        if unknown:
+            # A typo in STORAGES OPTIONS should fail loudly, not be ignored.
+            raise ImproperlyConfigured(
+                f"LocalMediaStorage got unknown option(s): {', '.join(sorted(unknown))}."
+            )
+        super().__init__(
+            location=location,
+            base_url=base_url,
+            file_permissions_mode=file_permissions_mode,
+            directory_permissions_mode=directory_permissions_mode,
+            allow_overwrite=allow_overwrite,
+        )
+
+    @cached_property
+    def base_url(self) -> str:
+        if self._base_url is not None:
+            return self._base_url if self._base_url.endswith("/") else f"{self._base_url}/"
+        media_url = settings.MEDIA_URL
+        if media_url.startswith(("http://", "https://", "//")):
+            return media_url
+        return f"{settings.SITE_URL.rstrip('/')}/{media_url.lstrip('/')}"
+
+    @cached_property
+    def _url_builder(self) -> UrlBuilder:
+        return UrlBuilder(self.base_url)
+
+    def _clear_cached_properties(self, setting: str, **kwargs: Any) -> None:
+        super()._clear_cached_properties(setting, **kwargs)
+        if setting in _URL_SETTINGS:
+            self.__dict__.pop("base_url", None)
+            self.__dict__.pop("_url_builder", None)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Cached values follow settings; an unpickled copy re-reads them.
+        state = self.__dict__.copy()
+        for cached in ("base_url", "_url_builder", "base_location", "location"):
+            state.pop(cached, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        # __init__ does not run on unpickling; keep following setting changes.
+        setting_changed.connect(self._clear_cached_properties)
+
+    def url(self, name: str | None) -> str:
+        """The absolute URL of the untransformed file; no I/O."""
+        return self.transformed_url(name or "")
+
+    def transformed_url(self, name: str, transformation: Transformation | None = None) -> str:
+        """The absolute URL of ``name`` with ``transformation`` applied on delivery.
+
+        ``http://127.0.0.1:8000/media/tr:w-120,f-webp/images/abc.jpg``. Raises
+        SuspiciousFileOperation for a name that would leave the storage root.
+        """
+        return self._url_builder.build(self._normalise_name(name), transformation)
+
+    @staticmethod
+    def _normalise_name(name: str) -> str:
+        name = name.replace("\\", "/").lstrip("/")
+        if name:
+            # Same rule as saving: no absolute paths, no ".." components.
+            validate_file_name(name, allow_relative_path=True)
+        return name

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from strawberry.relay import to_base64
+
+from catalog.models import Category, Product
+from tests.catalog.factories import product_with_images, stored_image
+from tests.utils import graphql, graphql_data
+
+pytestmark = pytest.mark.django_db
+
+PRODUCTS = """
+{
+  products {
+    id name slug summary description
+    category { name slug }
+    images { id name altText width height url small: url(transform: {width: 100}) }
+    variants { sku price image { id url(transform: {width: 60, format: WEBP}) } }
+  }
+}
+"""
+
+PRODUCT = """
+query Product($id: ID!) { product(id: $id) { name images { name } } }
+"""
+
+
+def test_products_returns_images_in_display_order(client):
+    product = Product.objects.create(name="Lamp", slug="lamp")
+    for name in ("front", "side", "back"):
+        stored_image(name, product=product)
+    for name, position in (("back", 0), ("front", 1), ("side", 2)):
+        product.product_images.filter(image__name=name).update(sort_order=position)
+
+    data = graphql_data(client, PRODUCTS)
+
+    assert [i["name"] for i in data["products"][0]["images"]] == ["back", "front", "side"]
+
+
+def test_products_shared_image_is_listed_once_per_product(client):
+    shared = stored_image("shared")
+    for slug in ("a", "b"):
+        Product.objects.create(name=slug, slug=slug).append_image(shared)
+
+    data = graphql_data(client, PRODUCTS)
+
+    assert [[i["name"] for i in p["images"]] for p in data["products"]] == [["shared"]] * 2
+
+
+def test_products_fields_and_urls(client):
+    category = Category.objects.create(name="Lights", slug="lights")
+    product = product_with_images(1, images=1, category=category)
+    image = product.images.get()
+
+    data = graphql_data(client, PRODUCTS)
+
+    (item,) = data["products"]
+    assert item["id"] == to_base64("Product", product.pk)
+    assert item["category"] == {"name": "Lights", "slug": "lights"}
+    (img,) = item["images"]
+    assert img["id"] == to_base64("Image", image.pk)
+    assert (img["width"], img["height"]) == (64, 48)
+    assert img["url"] == f"http://127.0.0.1:8000/media/{image.image.name}"
+    assert img["small"] == f"http://127.0.0.1:8000/media/tr:w-100/{image.image.name}"
+    (variant,) = item["variants"]
+    assert variant["sku"] == "SKU-1"
+    assert variant["price"] == "9.99"
+    assert variant["image"]["url"].endswith(f"/tr:w-60,f-webp/{image.image.name}")
+
+
+def test_product_by_id(client):
+    product = product_with_images(7, images=2)
+
+    data = graphql_data(client, PRODUCT, {"id": to_base64("Product", product.pk)})
+
+    assert data["product"] == {
+        "name": "Product 007",
+        "images": [{"name": "p7-img0"}, {"name": "p7-img1"}],
+    }
+
+
+def test_product_by_unknown_id_is_null(client):
+    body = graphql(client, PRODUCT, {"id": to_base64("Product", 12345)})
+
+    assert body["data"] == {"product": None}
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_products_query_count_is_constant(client, count):
+    category = Category.objects.create(name="All", slug="all")
+    for i in range(count):
+        product_with_images(i, images=2, category=category)
+
+    with CaptureQueriesContext(connection) as queries:
+        data = graphql_data(client, PRODUCTS)
+
+    assert len(data["products"]) == count
+    # products + category (joined), images, variants (+ their image joined)
+    assert len(queries) == 3, [q["sql"] for q in queries]
+
+
+@pytest.mark.parametrize(
+    ("transform", "argument"),
+    [
+        ("{width: 0}", "transform.width"),
+        ("{width: 5000}", "transform.width"),
+        ("{height: -3}", "transform.height"),
+    ],
+)
+def test_url_out_of_range_argument_is_an_error_naming_it(client, transform, argument):
+    product_with_images(1, images=1)
+
+    body = graphql(client, f"{{ products {{ images {{ url(transform: {transform}) }} }} }}")
+
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "INVALID_TRANSFORMATION", "argument": argument}
+    assert argument in error["message"]

@@ -1,0 +1,53 @@
+"""Helpers for GraphQL tests."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+GRAPHQL_URL = "/graphql/"
+
+
+def graphql(client: Client, query: str, variables: dict | None = None, **headers) -> dict:
+    """POST a JSON GraphQL request; return the decoded body."""
+    response = client.post(
+        GRAPHQL_URL,
+        data=json.dumps({"query": query, "variables": variables or {}}),
+        content_type="application/json",
+        headers=headers,
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def graphql_data(client: Client, query: str, variables: dict | None = None, **headers) -> Any:
+    """Like graphql(), asserting there are no top-level errors; return ``data``."""
+    body = graphql(client, query, variables, **headers)
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def multipart_upload(
+    client: Client,
+    query: str,
+    *,
+    content: bytes,
+    filename: str = "photo.jpg",
+    content_type: str = "image/jpeg",
+    variables: dict | None = None,
+    **headers,
+):
+    """Send ``query`` as a GraphQL multipart request with one file at ``variables.file``."""
+    operations = {"query": query, "variables": {**(variables or {}), "file": None}}
+    return client.post(
+        GRAPHQL_URL,
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": ["variables.file"]}),
+            "0": SimpleUploadedFile(filename, content, content_type=content_type),
+        },
+        headers=headers,
+    )
