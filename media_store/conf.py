@@ -16,6 +16,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.crypto import salted_hmac
+
+from media_store.exceptions import InvalidTransformationError
+from media_store.grammar import Transformation, parse
 
 
 class MediaStoreSettings(TypedDict):
@@ -31,15 +35,38 @@ class MediaStoreSettings(TypedDict):
     RENDITION_CACHE_DIR: str | Path | None
     # Encoder quality (1-100) for JPEG, WebP and AVIF when the URL has no ``q``.
     DEFAULT_QUALITY: int
+    # Key for the local CDN's URL signatures; None derives one from SECRET_KEY.
+    SIGNING_KEY: str | None
+    # Named transformations, usable as ``n-<name>`` in URLs and ``preset`` in GraphQL.
+    # With ImageKit, define the same names in its dashboard.
+    PRESETS: dict[str, str]
+    # Presets the local CDN renders without a signature (their cost is known);
+    # None means every preset.
+    PUBLIC_PRESETS: tuple[str, ...] | None
 
 
-Option = Literal["MAX_OUTPUT_SIDE", "MAX_SOURCE_PIXELS", "RENDITION_CACHE_DIR", "DEFAULT_QUALITY"]
+Option = Literal[
+    "MAX_OUTPUT_SIDE",
+    "MAX_SOURCE_PIXELS",
+    "RENDITION_CACHE_DIR",
+    "DEFAULT_QUALITY",
+    "SIGNING_KEY",
+    "PRESETS",
+    "PUBLIC_PRESETS",
+]
 
 DEFAULTS: MediaStoreSettings = {
     "MAX_OUTPUT_SIDE": 4096,
     "MAX_SOURCE_PIXELS": 40_000_000,
     "RENDITION_CACHE_DIR": None,
     "DEFAULT_QUALITY": 80,
+    "SIGNING_KEY": None,
+    "PRESETS": {
+        "thumbnail": "w-150,h-150",
+        "card": "w-400,h-300",
+        "zoom": "w-1600",
+    },
+    "PUBLIC_PRESETS": None,
 }
 
 _POSITIVE_INTS = ("MAX_OUTPUT_SIDE", "MAX_SOURCE_PIXELS", "DEFAULT_QUALITY")
@@ -66,7 +93,41 @@ def media_store_settings() -> MediaStoreSettings:
             raise ImproperlyConfigured(f"MEDIA_STORE[{name!r}] must be a positive integer.")
     if not 1 <= merged["DEFAULT_QUALITY"] <= 100:
         raise ImproperlyConfigured("MEDIA_STORE['DEFAULT_QUALITY'] must be between 1 and 100.")
+    public = merged["PUBLIC_PRESETS"]
+    merged["PUBLIC_PRESETS"] = tuple(merged["PRESETS"] if public is None else public)
+    unknown_public = sorted(set(merged["PUBLIC_PRESETS"]) - set(merged["PRESETS"]))
+    if unknown_public:
+        raise ImproperlyConfigured(
+            f"MEDIA_STORE['PUBLIC_PRESETS'] names undefined preset(s): {', '.join(unknown_public)}."
+        )
     return merged
+
+
+@functools.cache
+def presets() -> dict[str, Transformation]:
+    """The PRESETS, parsed; raises ImproperlyConfigured for one that is not valid grammar."""
+    parsed = {}
+    for name, chain in media_store_settings()["PRESETS"].items():
+        try:
+            parsed[name] = parse(chain)
+        except InvalidTransformationError as e:
+            raise ImproperlyConfigured(f"MEDIA_STORE['PRESETS'][{name!r}] is invalid: {e}") from e
+        if any(step.get("n") is not None for step in parsed[name].steps):
+            raise ImproperlyConfigured(
+                f"MEDIA_STORE['PRESETS'][{name!r}] refers to another preset; spell it out."
+            )
+    return parsed
+
+
+def signing_key() -> str:
+    """The key the local CDN signs and checks transformation URLs with.
+
+    Derived from SECRET_KEY by default, so the secret itself never signs URLs.
+    """
+    configured = get("SIGNING_KEY")
+    if configured:
+        return configured
+    return salted_hmac("media_store.signing", "url-signing-key").hexdigest()
 
 
 def get(name: Option) -> Any:
@@ -87,3 +148,4 @@ def rendition_cache_dir() -> Path:
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == "MEDIA_STORE":
         media_store_settings.cache_clear()
+        presets.cache_clear()

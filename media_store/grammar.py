@@ -183,7 +183,7 @@ class Param:
     bare: bool = False
 
 
-# Keys in URL form (``w``), mapped to their parameter definition, in SDK order.
+# Keys in URL form (``w``), each mapped to its one parameter definition.
 REGISTRY: dict[str, Param] = {
     p.key: p
     for p in (

@@ -54,10 +54,9 @@ class UrlBuilder:
         endpoint = urlparse(url_endpoint)
         self._endpoint_path = endpoint.path
         self._endpoint_query = _query_dict(endpoint.query)
-        # "scheme://netloc" as urlunparse writes it for a path starting with "/".
-        self._origin = urlunparse((endpoint.scheme or "https", endpoint.netloc, "/", "", "", ""))[
-            :-1
-        ]
+        # "scheme://netloc" as urlunparse writes it in front of a path starting with "/".
+        origin = urlunparse((endpoint.scheme or "https", endpoint.netloc, "/", "", "", ""))
+        self._origin = origin[:-1]
         stripped = endpoint.path.strip("/")
         self._prefix = f"{self._origin}/{stripped}" if stripped else self._origin
         # The SDK signs the URL minus every occurrence of endpoint + "/".

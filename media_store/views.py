@@ -14,7 +14,9 @@ import os
 import tempfile
 from contextlib import suppress
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import storages
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -24,9 +26,10 @@ from django.utils.http import content_disposition_header, http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from media_store.conf import media_store_settings, rendition_cache_dir
+from media_store.conf import media_store_settings, rendition_cache_dir, signing_key
 from media_store.exceptions import InvalidTransformationError
 from media_store.grammar import Transformation, parse
+from media_store.presets import expand, only_public_presets
 from media_store.rendering import (
     RENDERER_VERSION,
     InvalidSourceError,
@@ -37,6 +40,7 @@ from media_store.rendering import (
     render,
     sniff_content_type,
 )
+from media_store.signing import SignatureError, SignedTarget, split_target, verify
 
 logger = logging.getLogger(__name__)
 
@@ -56,20 +60,28 @@ _EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif", "gif
 def serve(request: HttpRequest, path: str, chain: str | None = None) -> HttpResponseBase:
     """GET/HEAD ``<path>``, ``tr:<chain>/<path>`` or ``<path>?tr=<chain>``.
 
-    400 for a bad or unsupported chain or an output over MAX_OUTPUT_SIDE, 404
-    for a missing file or a path outside the storage, 422 for a source over
+    400 for a bad or unsupported chain or an output over MAX_OUTPUT_SIDE, 403
+    for a transformation without a valid signature (public presets excepted),
+    404 for a missing file or a path outside the storage, 422 for a source over
     MAX_SOURCE_PIXELS or one that is not a readable image.
     """
     query_chain = request.GET.get("tr")
     if chain is not None and query_chain is not None:
         return _plain(400, "Give the transformation either in the path or in ?tr=, not both.")
     try:
-        transformation = parse(chain if chain is not None else query_chain or "")
+        requested = parse(chain if chain is not None else query_chain or "")
+        transformation = expand(requested)
         negotiated = None
         if transformation and not _wants_original(transformation):
             negotiated = negotiate(transformation, _accept(request))
     except (InvalidTransformationError, UnsupportedTransformationError) as e:
         return _plain(400, _describe(e, e.key))
+    if negotiated is not None and not only_public_presets(requested):
+        # Rendering costs CPU: only URLs this server signed (or public presets) get it.
+        try:
+            verify(_signed_target(request), signing_key())
+        except SignatureError as e:
+            return _plain(403, f"{e} Transformation URLs must come from the API.")
 
     source = _source_path(path)
     if source is None:
@@ -83,6 +95,12 @@ def serve(request: HttpRequest, path: str, chain: str | None = None) -> HttpResp
         negotiated.variant,
         vary_on_accept=negotiated.vary_on_accept,
     )
+
+
+def _signed_target(request: HttpRequest) -> SignedTarget:
+    # The signature covers the URL after MEDIA_URL, as the storage's builder made it.
+    path = request.path.removeprefix(urlsplit(settings.MEDIA_URL).path)
+    return split_target(path, request.META.get("QUERY_STRING", ""))
 
 
 def _wants_original(transformation: Transformation) -> bool:

@@ -46,3 +46,9 @@ def editor_token(editor) -> str:
 def csrf_client() -> Client:
     """A test client that enforces CSRF like a browser-facing deployment."""
     return Client(enforce_csrf_checks=True)
+
+
+def pytest_report_header(config):
+    from django.db import connection
+
+    return f"database: {connection.vendor} ({connection.settings_dict['NAME']})"

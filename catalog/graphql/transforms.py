@@ -3,13 +3,47 @@
 from __future__ import annotations
 
 import enum
+import functools
+from dataclasses import fields as dataclass_fields
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 
-from media_store.conf import media_store_settings
+from media_store.conf import media_store_settings, presets
 from media_store.exceptions import InvalidTransformationError
-from media_store.grammar import Transformation
+from media_store.grammar import REGISTRY, Step, Transformation
+from media_store.presets import preset_step
+
+
+@strawberry.enum(description="How the image fits a box given by both width and height.")
+class ImageCrop(enum.Enum):
+    MAINTAIN_RATIO = "maintain_ratio"
+    FORCE = "force"
+    AT_LEAST = "at_least"
+    AT_MAX = "at_max"
+    AT_MAX_ENLARGE = "at_max_enlarge"
+
+
+@strawberry.enum(description="Padding or extraction instead of resizing.")
+class ImageCropMode(enum.Enum):
+    PAD_RESIZE = "pad_resize"
+    EXTRACT = "extract"
+    PAD_EXTRACT = "pad_extract"
+
+
+@strawberry.enum(description="Which part of the image a crop keeps; AUTO finds the subject.")
+class ImageFocus(enum.Enum):
+    CENTER = "center"
+    TOP = "top"
+    LEFT = "left"
+    BOTTOM = "bottom"
+    RIGHT = "right"
+    TOP_LEFT = "top_left"
+    TOP_RIGHT = "top_right"
+    BOTTOM_LEFT = "bottom_left"
+    BOTTOM_RIGHT = "bottom_right"
+    AUTO = "auto"
 
 
 @strawberry.enum(description="Output format; AUTO picks the best one the browser accepts.")
@@ -21,48 +55,150 @@ class ImageFormat(enum.Enum):
     AVIF = "avif"
 
 
-@strawberry.input(description="An ImageKit transformation step.")
+@strawberry.input(description="One ImageKit transformation step; unset fields are left out.")
 class ImageTransformInput:
     width: int | None = strawberry.field(
-        default=None, description="Output width in pixels; alone, the height follows."
+        default=None, description="Width in pixels; alone, the height follows the aspect ratio."
     )
     height: int | None = strawberry.field(
-        default=None, description="Output height in pixels; alone, the width follows."
+        default=None, description="Height in pixels; alone, the width follows the aspect ratio."
     )
+    aspect_ratio: str | None = strawberry.field(
+        default=None, description="Width to height, e.g. `4-3` or `4:3`, with one of width/height."
+    )
+    crop: ImageCrop | None = strawberry.field(default=None, description="Crop strategy.")
+    crop_mode: ImageCropMode | None = strawberry.field(default=None, description="Crop mode.")
+    focus: ImageFocus | None = strawberry.field(default=None, description="Crop focus.")
+    x: int | None = strawberry.field(default=None, description="Left edge of an extract.")
+    y: int | None = strawberry.field(default=None, description="Top edge of an extract.")
+    quality: int | None = strawberry.field(default=None, description="Quality 1-100.")
     format: ImageFormat | None = strawberry.field(default=None, description="Output format.")
+    blur: int | None = strawberry.field(default=None, description="Gaussian blur 1-100.")
+    dpr: float | None = strawberry.field(
+        default=None, description="Device pixel ratio 0.1-5; multiplies width and height."
+    )
+    rotation: int | None = strawberry.field(
+        default=None, description="Clockwise rotation: 0, 90, 180, 270 or 360."
+    )
+    radius: int | None = strawberry.field(default=None, description="Corner radius in pixels.")
+    background: str | None = strawberry.field(
+        default=None, description="Padding colour: RRGGBB, RRGGBBAA or a CSS colour name."
+    )
+    grayscale: bool | None = strawberry.field(default=None, description="Grayscale.")
+    sharpen: bool | None = strawberry.field(default=None, description="Sharpen.")
 
 
-# GraphQL argument name → URL key, in the order keys are written into URLs.
-ARGUMENT_KEYS = {"width": "w", "height": "h", "format": "f"}
-KEY_ARGUMENTS = {key: argument for argument, key in ARGUMENT_KEYS.items()}
+# The input's fields in the order their keys are written into URLs.
+FIELD_NAMES = tuple(field.name for field in dataclass_fields(ImageTransformInput))
+GRAPHQL_NAMES = {
+    field.python_name: field.graphql_name
+    or strawberry.utils.str_converters.to_camel_case(field.python_name)
+    for field in ImageTransformInput.__strawberry_definition__.fields
+}
+DEFAULT_SRCSET_WIDTHS = (320, 640, 960, 1280, 1920)
 
 
-def _invalid(argument: str, message: str) -> GraphQLError:
+def invalid(argument: str, message: str) -> GraphQLError:
+    """A GraphQL error naming the argument at fault; nothing is ever clamped."""
     return GraphQLError(
-        f"Invalid transform.{argument}: {message}",
-        extensions={"code": "INVALID_TRANSFORMATION", "argument": f"transform.{argument}"},
+        f"Invalid {argument}: {message}",
+        extensions={"code": "INVALID_TRANSFORMATION", "argument": argument},
     )
 
 
-def to_transformation(transform: ImageTransformInput | None) -> Transformation | None:
-    """Validate ``transform`` and return it as a grammar chain (None when empty).
-
-    Out-of-range values raise a GraphQLError naming the argument; nothing is clamped.
-    """
-    if transform is None:
-        return None
-    step = {}
-    for argument, key in ARGUMENT_KEYS.items():
-        value = getattr(transform, argument)
+def _values(transform: ImageTransformInput) -> tuple[tuple[str, Any], ...]:
+    values = []
+    for name in FIELD_NAMES:
+        value = getattr(transform, name)
         if value is None:
             continue
-        step[key] = value.value if isinstance(value, enum.Enum) else value
-    max_side = media_store_settings()["MAX_OUTPUT_SIDE"]
-    for argument in ("width", "height"):
-        value = getattr(transform, argument)
-        if value is not None and not 1 <= value <= max_side:
-            raise _invalid(argument, f"must be between 1 and {max_side}, got {value}.")
+        if isinstance(value, enum.Enum):
+            value = value.value
+        elif name == "aspect_ratio":
+            value = value.replace(":", "-")
+        values.append((name, value))
+    return tuple(values)
+
+
+def _step(values: tuple[tuple[str, Any], ...], argument: str) -> Step | None:
+    return _cached_step(values, argument, media_store_settings()["MAX_OUTPUT_SIDE"])
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_step(values: tuple[tuple[str, Any], ...], argument: str, max_side: int) -> Step | None:
+    """One input's step, cached: a listing asks for the same sizes for every image."""
+    if not values:
+        return None
     try:
-        return Transformation.from_steps([step]) or None
+        (step,) = Transformation.from_sdk([dict(values)]).steps or (None,)
     except InvalidTransformationError as e:
-        raise _invalid(KEY_ARGUMENTS.get(e.key or "", e.key or "value"), str(e)) from e
+        name = REGISTRY[e.key].name if e.key in REGISTRY else e.key or "value"
+        raise invalid(f"{argument}.{GRAPHQL_NAMES.get(name, name)}", str(e)) from e
+    dpr = dict(values).get("dpr", 1)
+    for name in ("width", "height"):
+        value = dict(values).get(name)
+        if isinstance(value, int) and value * dpr > max_side:
+            raise invalid(
+                f"{argument}.{name}",
+                f"{value}px × dpr {dpr} is over the {max_side}px limit.",
+            )
+    return step
+
+
+def transform_step(transform: ImageTransformInput | None, argument: str) -> Step | None:
+    return None if transform is None else _step(_values(transform), argument)
+
+
+def to_transformation(
+    transform: ImageTransformInput | None = None,
+    transforms: list[ImageTransformInput] | None = None,
+    preset: str | None = None,
+) -> Transformation | None:
+    """Validate the url() arguments and return them as one chain (None when empty).
+
+    The chain is the preset, then ``transforms`` in order, or ``transform``.
+    """
+    if transform is not None and transforms is not None:
+        raise invalid("transforms", "give either transform or transforms, not both.")
+    steps = []
+    if preset is not None:
+        if preset not in presets():
+            raise invalid("preset", f"no preset named {preset!r}; defined: {_preset_names()}.")
+        steps.append(preset_step(preset))
+    for index, item in enumerate(transforms or ()):
+        steps.append(transform_step(item, f"transforms[{index}]"))
+    steps.append(transform_step(transform, "transform"))
+    chain = tuple(step for step in steps if step is not None)
+    return Transformation(chain) if chain else None
+
+
+def srcset_transformations(
+    transform: ImageTransformInput | None, widths: list[int] | None, image_width: int
+) -> list[tuple[int, Transformation]]:
+    """One chain per width for a ``srcset``; widths beyond the image are left out.
+
+    With both width and height in ``transform``, each entry keeps that aspect ratio.
+    """
+    if transform is not None and transform.height is not None and transform.width is None:
+        raise invalid(
+            "transform.height",
+            "srcset sets the width; give width too to fix the aspect ratio, or neither.",
+        )
+    chosen = sorted(set(widths if widths is not None else DEFAULT_SRCSET_WIDTHS))
+    for width in chosen:
+        if width < 1:
+            raise invalid("widths", f"widths must be positive, got {width}.")
+    usable = [width for width in chosen if width <= image_width] or [min(chosen[0], image_width)]
+    base = dict(_values(transform)) if transform is not None else {}
+    result = []
+    for width in usable:
+        values = {**base, "width": width}
+        if transform is not None and transform.width and transform.height:
+            values["height"] = max(1, round(width * transform.height / transform.width))
+        step = _step(tuple(values.items()), "transform")
+        result.append((width, Transformation((step,))))
+    return result
+
+
+def _preset_names() -> str:
+    return ", ".join(sorted(presets())) or "none"

@@ -8,7 +8,11 @@ from strawberry import auto, relay
 from strawberry.scalars import JSON
 
 from catalog import models
-from catalog.graphql.transforms import ImageTransformInput, to_transformation
+from catalog.graphql.transforms import (
+    ImageTransformInput,
+    srcset_transformations,
+    to_transformation,
+)
 
 
 @strawberry_django.type(models.Category, name="Category")
@@ -27,11 +31,45 @@ class ImageType(relay.Node):
 
     @strawberry_django.field(
         only=["image"],
-        description="CDN URL of the image, transformed when `transform` is given.",
+        description=(
+            "CDN URL of the original, or of a transformed copy: the `preset`, then "
+            "`transforms` as a chain, or one `transform`."
+        ),
     )
-    def url(self, transform: ImageTransformInput | None = None) -> str:
+    def url(
+        self,
+        transform: ImageTransformInput | None = None,
+        transforms: list[ImageTransformInput] | None = None,
+        preset: str | None = None,
+    ) -> str:
         field = self.image
-        return field.storage.transformed_url(field.name, to_transformation(transform))
+        return field.storage.transformed_url(
+            field.name, to_transformation(transform, transforms, preset)
+        )
+
+    @strawberry_django.field(
+        only=["image", "width"],
+        description=(
+            "A `srcset` value, `<url> 320w, <url> 640w, ...`, for the given widths "
+            "(default 320, 640, 960, 1280, 1920), leaving out widths beyond the image."
+        ),
+    )
+    def srcset(
+        self, widths: list[int] | None = None, transform: ImageTransformInput | None = None
+    ) -> str:
+        field = self.image
+        build = field.storage.transformed_url
+        return ", ".join(
+            f"{build(field.name, chain)} {width}w"
+            for width, chain in srcset_transformations(transform, widths, self.width)
+        )
+
+    @strawberry_django.field(
+        only=["image_xs"], description="URL of the small variant made at upload."
+    )
+    def small(self) -> str:
+        field = self.image_xs
+        return field.storage.url(field.name)
 
 
 @strawberry_django.type(models.ProductVariant, name="ProductVariant")

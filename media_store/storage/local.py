@@ -16,6 +16,7 @@ from django.core.signals import setting_changed
 from django.utils.deconstruct import deconstructible
 from django.utils.functional import cached_property
 
+from media_store.conf import signing_key
 from media_store.urlbuilder import UrlBuilder
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 # Settings that change the public URL; the cached base URL and builder are
 # dropped when one of them changes.
-_URL_SETTINGS = frozenset({"SITE_URL", "MEDIA_URL"})
+_URL_SETTINGS = frozenset({"SITE_URL", "MEDIA_URL", "MEDIA_STORE", "SECRET_KEY"})
 
 
 @deconstructible
@@ -69,7 +70,7 @@ class LocalMediaStorage(FileSystemStorage):
 
     @cached_property
     def _url_builder(self) -> UrlBuilder:
-        return UrlBuilder(self.base_url)
+        return UrlBuilder(self.base_url, private_key=signing_key())
 
     def _clear_cached_properties(self, setting: str, **kwargs: Any) -> None:
         super()._clear_cached_properties(setting, **kwargs)
@@ -99,7 +100,10 @@ class LocalMediaStorage(FileSystemStorage):
         ``http://127.0.0.1:8000/media/tr:w-120,f-webp/images/abc.jpg``. Raises
         SuspiciousFileOperation for a name that would leave the storage root.
         """
-        return self._url_builder.build(self._normalise_name(name), transformation)
+        # Transformations are signed: the local CDN renders only what the API issued.
+        return self._url_builder.build(
+            self._normalise_name(name), transformation, signed=bool(transformation)
+        )
 
     @staticmethod
     def _normalise_name(name: str) -> str:

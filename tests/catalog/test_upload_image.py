@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import io
-from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -232,7 +231,7 @@ def test_upload_image_url_serves_transformed_webp(csrf_client, client, editor_to
 
     url = data["products"][0]["images"][0]["url"]
     assert "/tr:w-120,f-webp/" in url
-    response = client.get(urlsplit(url).path)
+    response = client.get(url.removeprefix("http://127.0.0.1:8000"))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/webp"
     body = b"".join(response.streaming_content) if response.streaming else response.content

@@ -7,10 +7,17 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
+from media_store.conf import signing_key
 from media_store.grammar import parse
+from media_store.signing import signature
 from media_store.storage.local import LocalMediaStorage
+from media_store.urlbuilder import DEFAULT_EXPIRY
 
 DATA = b"\x89PNG not really"
+
+
+def unsigned(url: str) -> str:
+    return url.partition("?ik-s=")[0]
 
 
 @pytest.fixture
@@ -111,7 +118,17 @@ def test_storage_url(storage, name, url):
     ],
 )
 def test_storage_transformed_url(storage, chain, url):
-    assert storage.transformed_url("images/abc.jpg", parse(chain)) == url
+    built = storage.transformed_url("images/abc.jpg", parse(chain))
+
+    assert unsigned(built) == url
+    assert ("?ik-s=" in built) == bool(chain)
+
+
+def test_storage_transformed_url_signature_covers_path_and_chain(storage):
+    built = storage.transformed_url("images/abc.jpg", parse("w-120"))
+
+    target = "tr:w-120/images/abc.jpg" + str(DEFAULT_EXPIRY)
+    assert built.endswith(f"?ik-s={signature(target, signing_key())}")
 
 
 def test_storage_transformed_url_without_transformation_is_url(storage):
@@ -124,7 +141,7 @@ def test_storage_url_follows_site_and_media_url_changes(storage, settings):
     settings.SITE_URL = "https://shop.example"
     assert storage.url("a.jpg") == "https://shop.example/media/a.jpg"
     settings.MEDIA_URL = "/files/"
-    assert storage.transformed_url("a.jpg", parse("w-10")) == (
+    assert unsigned(storage.transformed_url("a.jpg", parse("w-10"))) == (
         "https://shop.example/files/tr:w-10/a.jpg"
     )
 
@@ -139,7 +156,9 @@ def test_storage_absolute_media_url_used_as_is(storage, settings):
 def test_storage_base_url_kwarg_wins_over_settings(site, base_url):
     storage = LocalMediaStorage(base_url=base_url)
 
-    assert storage.transformed_url("a.jpg", parse("h-5")) == "https://img.example/x/tr:h-5/a.jpg"
+    built = storage.transformed_url("a.jpg", parse("h-5"))
+
+    assert unsigned(built) == "https://img.example/x/tr:h-5/a.jpg"
 
 
 def test_storage_unknown_option_raises_improperly_configured():

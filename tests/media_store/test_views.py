@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -11,6 +12,9 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from media_store import conf, views
+from media_store.conf import signing_key
+from media_store.signing import signature, split_target
+from media_store.urlbuilder import DEFAULT_EXPIRY
 
 WEBP_ACCEPT = "image/avif,image/webp,*/*;q=0.8"
 
@@ -19,6 +23,14 @@ def image_bytes(size=(640, 480), fmt="JPEG", mode="RGB", color=(51, 102, 204)) -
     buffer = io.BytesIO()
     Image.new(mode, size, color).save(buffer, fmt)
     return buffer.getvalue()
+
+
+def signed(url: str) -> str:
+    """Sign a local CDN URL the way the storage's URL builder does."""
+    path, _, query = url.partition("?")
+    target = split_target(unquote(path.removeprefix("/media/")), query)
+    sig = signature(target.target + str(DEFAULT_EXPIRY), signing_key())
+    return f"{url}{'&' if query else '?'}ik-s={sig}"
 
 
 def body(response) -> bytes:
@@ -70,7 +82,7 @@ def render_calls(monkeypatch) -> list[str]:
 def test_original_served_with_content_type(client, store, name, data, content_type):
     name = store(name, data)
 
-    response = client.get(f"/media/{name}")
+    response = client.get(signed(f"/media/{name}"))
 
     assert response.status_code == 200
     assert response["Content-Type"] == content_type
@@ -81,9 +93,9 @@ def test_original_served_with_content_type(client, store, name, data, content_ty
 
 
 def test_original_if_none_match_returns_304(client, photo):
-    etag = client.get(f"/media/{photo}")["ETag"]
+    etag = client.get(signed(f"/media/{photo}"))["ETag"]
 
-    response = client.get(f"/media/{photo}", HTTP_IF_NONE_MATCH=etag)
+    response = client.get(signed(f"/media/{photo}"), HTTP_IF_NONE_MATCH=etag)
 
     assert response.status_code == 304
     assert response["ETag"] == etag
@@ -104,7 +116,7 @@ def test_post_not_allowed(client, photo):
 
 @pytest.mark.parametrize("url", ["/media/{}?tr=", "/media/tr:/{}", "/media/tr:w-10,orig-true/{}"])
 def test_empty_or_orig_chain_serves_original(client, photo, render_calls, url):
-    response = client.get(url.format(photo))
+    response = client.get(signed(url.format(photo)))
 
     assert response.status_code == 200
     assert body(response) == default_storage.open(photo).read()
@@ -115,7 +127,7 @@ def test_empty_or_orig_chain_serves_original(client, photo, render_calls, url):
 
 
 def test_transformed_path_form_renders_webp(client, photo):
-    response = client.get(f"/media/tr:w-120,f-webp/{photo}")
+    response = client.get(signed(f"/media/tr:w-120,f-webp/{photo}"))
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/webp"
@@ -128,7 +140,7 @@ def test_transformed_path_form_renders_webp(client, photo):
 
 
 def test_transformed_query_form_keeps_source_format(client, photo):
-    response = client.get(f"/media/{photo}?tr=w-50")
+    response = client.get(signed(f"/media/{photo}?tr=w-50"))
 
     image = decode(response)
     assert response["Content-Type"] == "image/jpeg"
@@ -146,7 +158,7 @@ def test_transformed_url_from_storage_is_served(client, photo):
 
 
 def test_transformed_path_and_query_together_is_400(client, photo):
-    response = client.get(f"/media/tr:w-10/{photo}?tr=w-20")
+    response = client.get(signed(f"/media/tr:w-10/{photo}?tr=w-20"))
 
     assert response.status_code == 400
 
@@ -156,7 +168,7 @@ def test_transformed_path_and_query_together_is_400(client, photo):
     [(WEBP_ACCEPT, "image/webp"), ("image/jpeg,*/*", "image/jpeg")],
 )
 def test_transformed_auto_format_negotiates_and_varies(client, photo, accept, content_type):
-    response = client.get(f"/media/tr:w-20,f-auto/{photo}", HTTP_ACCEPT=accept)
+    response = client.get(signed(f"/media/tr:w-20,f-auto/{photo}"), HTTP_ACCEPT=accept)
 
     assert response["Content-Type"] == content_type
     assert response["Vary"] == "Accept"
@@ -164,9 +176,9 @@ def test_transformed_auto_format_negotiates_and_varies(client, photo, accept, co
 
 def test_transformed_auto_variants_cached_separately(client, photo, render_calls):
     url = f"/media/tr:w-20,f-auto/{photo}"
-    webp = client.get(url, HTTP_ACCEPT=WEBP_ACCEPT)
-    jpeg = client.get(url, HTTP_ACCEPT="*/*")
-    again = client.get(url, HTTP_ACCEPT=WEBP_ACCEPT)
+    webp = client.get(signed(url), HTTP_ACCEPT=WEBP_ACCEPT)
+    jpeg = client.get(signed(url), HTTP_ACCEPT="*/*")
+    again = client.get(signed(url), HTTP_ACCEPT=WEBP_ACCEPT)
 
     assert len(render_calls) == 2
     assert webp["ETag"] != jpeg["ETag"]
@@ -178,9 +190,9 @@ def test_transformed_auto_variants_cached_separately(client, photo, render_calls
 
 def test_transformed_second_request_served_from_cache(client, photo, render_calls, tmp_path):
     url = f"/media/tr:w-120,f-webp/{photo}"
-    first = client.get(url)
+    first = client.get(signed(url))
 
-    second = client.get(url)
+    second = client.get(signed(url))
 
     assert render_calls == ["w-120,f-webp"]
     assert second.status_code == 200
@@ -194,9 +206,9 @@ def test_transformed_second_request_served_from_cache(client, photo, render_call
 
 def test_transformed_if_none_match_returns_304_without_render(client, photo, render_calls):
     url = f"/media/tr:w-10/{photo}"
-    etag = client.get(url)["ETag"]
+    etag = client.get(signed(url))["ETag"]
 
-    response = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    response = client.get(signed(url), HTTP_IF_NONE_MATCH=etag)
 
     assert response.status_code == 304
     assert response["ETag"] == etag
@@ -205,12 +217,12 @@ def test_transformed_if_none_match_returns_304_without_render(client, photo, ren
 
 def test_transformed_replaced_source_renders_again(client, photo, render_calls, media_root):
     url = f"/media/tr:w-10/{photo}"
-    client.get(url)
+    client.get(signed(url))
     source = Path(media_root) / photo
     source.write_bytes(image_bytes((200, 100)))
     os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
 
-    response = client.get(url)
+    response = client.get(signed(url))
 
     assert len(render_calls) == 2
     assert decode(response).size == (10, 5)
@@ -221,7 +233,7 @@ def test_transformed_cache_write_failure_still_serves(client, photo, settings, t
     blocker.write_bytes(b"")
     settings.MEDIA_STORE = {**settings.MEDIA_STORE, "RENDITION_CACHE_DIR": blocker}
 
-    response = client.get(f"/media/tr:w-10/{photo}")
+    response = client.get(signed(f"/media/tr:w-10/{photo}"))
 
     assert response.status_code == 200
     assert decode(response).width == 10
@@ -236,7 +248,7 @@ def test_transformed_cache_write_failure_still_serves(client, photo, settings, t
 )
 def test_bad_or_unsupported_chain_is_400_naming_key(client, photo, chain, key):
     for url in (f"/media/tr:{chain}/{photo}", f"/media/{photo}?tr={chain}"):
-        response = client.get(url)
+        response = client.get(signed(url))
 
         assert response.status_code == 400
         assert response["Content-Type"].startswith("text/plain")
@@ -245,7 +257,7 @@ def test_bad_or_unsupported_chain_is_400_naming_key(client, photo, chain, key):
 
 @pytest.mark.parametrize("url", ["/media/missing.jpg", "/media/tr:w-10/missing.jpg", "/media/"])
 def test_missing_file_is_404(client, url):
-    assert client.get(url).status_code == 404
+    assert client.get(signed(url)).status_code == 404
 
 
 @pytest.fixture
@@ -268,7 +280,7 @@ def secret(tmp_path) -> Path:
     ],
 )
 def test_path_outside_media_root_is_404(client, photo, secret, url):
-    assert client.get(url).status_code == 404
+    assert client.get(signed(url)).status_code == 404
 
 
 def test_symlink_out_of_media_root_is_404(client, photo, secret, media_root):
@@ -280,16 +292,16 @@ def test_symlink_out_of_media_root_is_404(client, photo, secret, media_root):
 def test_output_over_max_side_is_400(client, photo, settings):
     settings.MEDIA_STORE = {**settings.MEDIA_STORE, "MAX_OUTPUT_SIDE": 100}
 
-    response = client.get(f"/media/tr:w-101/{photo}")
+    response = client.get(signed(f"/media/tr:w-101/{photo}"))
 
     assert response.status_code == 400
-    assert client.get(f"/media/tr:w-100/{photo}").status_code == 200
+    assert client.get(signed(f"/media/tr:w-100/{photo}")).status_code == 200
 
 
 def test_source_over_pixel_limit_is_422(client, photo, settings):
     settings.MEDIA_STORE = {**settings.MEDIA_STORE, "MAX_SOURCE_PIXELS": 640 * 480 - 1}
 
-    response = client.get(f"/media/tr:w-10/{photo}")
+    response = client.get(signed(f"/media/tr:w-10/{photo}"))
 
     assert response.status_code == 422
 
@@ -297,8 +309,8 @@ def test_source_over_pixel_limit_is_422(client, photo, settings):
 def test_source_not_an_image_is_422(client, store):
     name = store("notes.txt", b"hello")
 
-    assert client.get(f"/media/tr:w-10/{name}").status_code == 422
-    assert client.get(f"/media/{name}").status_code == 200
+    assert client.get(signed(f"/media/tr:w-10/{name}")).status_code == 422
+    assert client.get(signed(f"/media/{name}")).status_code == 200
 
 
 # --- Settings --------------------------------------------------------------
@@ -327,3 +339,87 @@ def test_settings_invalid_raises_improperly_configured(settings, media_store):
 
     with pytest.raises(ImproperlyConfigured):
         conf.media_store_settings()
+
+
+# --- Signatures and presets -------------------------------------------------
+
+
+def test_transformed_unsigned_is_403_without_render(client, photo, render_calls):
+    for url in (f"/media/tr:w-120/{photo}", f"/media/{photo}?tr=w-120"):
+        response = client.get(url)
+
+        assert response.status_code == 403
+        assert "not signed" in response.content.decode()
+    assert render_calls == []
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda url: url.replace("w-120", "w-121"),
+        lambda url: url[:-1] + ("0" if url[-1] != "0" else "1"),
+        lambda url: url.replace("x.jpg", "y.jpg"),
+    ],
+    ids=["chain", "signature", "path"],
+)
+def test_transformed_tampered_signature_is_403(client, photo, store, tamper):
+    store("images/y.jpg", image_bytes())
+    url = signed(f"/media/tr:w-120/{photo}")
+
+    assert client.get(url).status_code == 200
+    assert client.get(tamper(url)).status_code == 403
+
+
+def test_transformed_expired_signature_is_403(client, photo, monkeypatch):
+    builder = views.storages["default"]._url_builder
+    monkeypatch.setattr("time.time", lambda: 1_700_000_000)
+    expired = builder.build(photo, views.parse("w-10"), expires_in=60)
+    monkeypatch.undo()
+    fresh = builder.build(photo, views.parse("w-10"), expires_in=60)
+
+    assert "ik-t=1700000060" in expired
+    assert client.get(expired.removeprefix("http://127.0.0.1:8000")).status_code == 403
+    assert client.get(fresh.removeprefix("http://127.0.0.1:8000")).status_code == 200
+
+
+def test_public_preset_needs_no_signature(client, photo, settings):
+    settings.MEDIA_STORE = {
+        **settings.MEDIA_STORE,
+        "PRESETS": {"thumb": "w-32,h-32", "big": "w-600"},
+        "PUBLIC_PRESETS": ["thumb"],
+    }
+
+    public = client.get(f"/media/tr:n-thumb/{photo}")
+    private = client.get(f"/media/tr:n-big/{photo}")
+
+    assert public.status_code == 200
+    assert decode(public).size == (32, 32)
+    assert private.status_code == 403
+    assert decode(client.get(signed(f"/media/tr:n-big/{photo}"))).size == (600, 450)
+
+
+def test_preset_chained_with_other_steps_is_expanded(client, photo, settings):
+    settings.MEDIA_STORE = {**settings.MEDIA_STORE, "PRESETS": {"thumb": "w-32,h-32"}}
+
+    response = client.get(signed(f"/media/tr:n-thumb:f-png/{photo}"))
+
+    assert response["Content-Type"] == "image/png"
+    assert decode(response).size == (32, 32)
+
+
+@pytest.mark.parametrize(
+    ("chain", "message"),
+    [("n-nope", "no preset named 'nope'"), ("n-thumbnail,w-10", "must be alone")],
+)
+def test_bad_preset_is_400(client, photo, chain, message):
+    response = client.get(f"/media/tr:{chain}/{photo}")
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_invalid_preset_setting_is_improperly_configured(settings):
+    settings.MEDIA_STORE = {**settings.MEDIA_STORE, "PRESETS": {"bad": "w-abc"}}
+
+    with pytest.raises(ImproperlyConfigured, match="'bad'"):
+        conf.presets()
