@@ -1,0 +1,48 @@
+"""The emulator's settings, shared by the WSGI app and the server wrapper."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# ImageKit's free plan limit for images and raw files (protocol notes, section 2).
+DEFAULT_MAX_FILE_SIZE = 25 * 1024 * 1024
+
+# Named transformations (``n-<name>``) the CDN expands; ImageKit's built-in thumbnail
+# is a small crop, which the local renderer can produce with w/h alone.
+DEFAULT_NAMED_TRANSFORMATIONS: Mapping[str, str] = {
+    "ik_ml_thumbnail": "w-100,h-100",
+    "media_library_thumbnail": "w-100,h-100",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the app needs besides its store.
+
+    ``url_endpoint`` is the public CDN base written into ``url`` fields; when None
+    it is derived per request from the Host header and ``cdn_path``.
+    """
+
+    private_key: str
+    public_key: str = ""
+    cdn_path: str = "/cdn/demo"
+    url_endpoint: str | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    max_output_side: int = 4096
+    max_source_pixels: int = 40_000_000
+    default_quality: int = 80
+    named_transformations: Mapping[str, str] = field(
+        default_factory=lambda: dict(DEFAULT_NAMED_TRANSFORMATIONS)
+    )
+
+    def __post_init__(self) -> None:
+        if not self.private_key:
+            raise ValueError("private_key must be a non-empty string")
+        path = "/" + self.cdn_path.strip("/")
+        if path == "/" or path.startswith(("/api/", "/v1/", "/__")):
+            raise ValueError(
+                f"cdn_path {self.cdn_path!r} must be a sub-path such as '/cdn/demo' that does "
+                "not overlap the API routes (/api/, /v1/) or the admin routes (/__*)"
+            )
+        object.__setattr__(self, "cdn_path", path)

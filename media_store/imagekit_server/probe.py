@@ -1,0 +1,57 @@
+"""What an uploaded file is: MIME type, image or not, dimensions, alpha.
+
+Pillow's ``Image.open`` reads only the header, so probing a large upload costs
+a few kilobytes of I/O and no decoding.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+_GENERIC = "application/octet-stream"
+_UNREADABLE_IMAGES = frozenset({"image/svg+xml", "image/heic", "image/heif"})
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    mime: str
+    file_type: str  # "image" or "non-image"
+    width: int | None = None
+    height: int | None = None
+    has_alpha: bool = False
+
+
+def probe(path: Path, name: str, declared_mime: str | None = None) -> Probe:
+    """Identify the file at ``path``; ``name`` and ``declared_mime`` help for non-images."""
+    try:
+        with warnings.catch_warnings():
+            # A huge header is still an image; we never decode it here.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                mime = image.get_format_mimetype() or _guess(name, declared_mime)
+                alpha = image.mode in _ALPHA_MODES or "transparency" in image.info
+                return Probe(mime, "image", image.width, image.height, alpha)
+    except Image.DecompressionBombError:
+        return Probe(_guess(name, declared_mime), "image")
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        # SyntaxError: some Pillow plugins raise it for a malformed header.
+        pass
+    mime = _guess(name, declared_mime)
+    # Pillow cannot read these, but ImageKit treats them as images. Anything else
+    # Pillow rejects (a text file named x.jpg) is not an image.
+    return Probe(mime, "image" if mime in _UNREADABLE_IMAGES else "non-image")
+
+
+def _guess(name: str, declared_mime: str | None) -> str:
+    guessed, _encoding = mimetypes.guess_type(name, strict=False)
+    if guessed:
+        return guessed
+    if declared_mime and declared_mime != _GENERIC:
+        return declared_mime
+    return _GENERIC

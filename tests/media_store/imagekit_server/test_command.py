@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from io import StringIO
+from pathlib import Path
+
+import httpx
+import pytest
+from django.core.management import CommandError, call_command
+from imagekitio import ImageKit
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _lines(process: subprocess.Popen[str]) -> queue.Queue[str]:
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _value(lines: queue.Queue[str], label: str) -> str:
+    while True:
+        line = lines.get(timeout=20)
+        if line.strip().startswith(label):
+            return line.split(label, 1)[1].strip()
+
+
+def test_command_serves_until_interrupted(tmp_path: Path) -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "IMAGEKIT_PRIVATE_KEY": ""}
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "imagekit_server", "--port", "0", "--root", str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _lines(process)
+        base_url = _value(lines, "base_url:")
+        url_endpoint = _value(lines, "url_endpoint:")
+        private_key = _value(lines, "private key:")
+        client = ImageKit(private_key=private_key, base_url=base_url, max_retries=0)
+
+        uploaded = client.files.upload(file=b"from the command", file_name="c.txt")
+
+        assert uploaded.url.startswith(url_endpoint)
+        assert httpx.get(uploaded.url).content == b"from the command"
+        assert httpx.get(f"{base_url}/__health__").json() == {"status": "ok"}
+    finally:
+        process.send_signal(signal.SIGINT)
+        returncode = process.wait(timeout=20)
+    assert returncode == 0
+    assert any((tmp_path / "blobs").iterdir())
+
+
+def test_command_reports_a_busy_port(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        with pytest.raises(CommandError, match="Cannot start the local ImageKit server"):
+            call_command("imagekit_server", port=port, root=tmp_path, stdout=StringIO())
