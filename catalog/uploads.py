@@ -154,22 +154,24 @@ def save_new_image(image: Image, file: File, *, product: Product | None = None) 
     image.size, image.mime_type = inspected.size, inspected.mime_type
     image.full_clean(exclude=["image", "image_xs"])
     small = make_small_variant(file)
-    stored: list[str] = []
+    storage = image.image.storage
+    # upload_to names the files from the row's UUID; only the extension given
+    # here counts, and it comes from the decoded format. Both files go
+    # upstream together; save_many removes both if either fails.
+    stored = storage.save_many(
+        [
+            (image.image.field.generate_filename(image, f"original{inspected.extension}"), file),
+            (image.image_xs.field.generate_filename(image, small.name), small),
+        ]
+    )
+    # Assigning names (not files) marks both fields as already stored.
+    image.image, image.image_xs = stored
     try:
-        # upload_to names the files from the row's UUID; only the extension
-        # given here counts, and it comes from the decoded format.
-        for field, filename, content in (
-            (image.image, f"original{inspected.extension}", file),
-            (image.image_xs, small.name, small),
-        ):
-            field.save(filename, content, save=False)
-            stored.append(field.name)
         with transaction.atomic():
             image.save(force_insert=True)
             if product is not None:
                 product.append_image(image)
     except BaseException:
-        storage = image.image.storage
         for name in stored:
             try:
                 storage.delete(name)

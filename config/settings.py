@@ -122,6 +122,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 IMAGEKIT_PRIVATE_KEY = env.str("IMAGEKIT_PRIVATE_KEY", default="")
 IMAGEKIT_PUBLIC_KEY = env.str("IMAGEKIT_PUBLIC_KEY", default="")
 IMAGEKIT_URL_ENDPOINT = env.str("IMAGEKIT_URL_ENDPOINT", default="")
+# Another API server, e.g. the local emulator (`manage.py imagekit_server`).
+IMAGEKIT_API_BASE_URL = env.str("IMAGEKIT_API_BASE_URL", default="")
+IMAGEKIT_FOLDER = env.str("IMAGEKIT_FOLDER", default="catalog")
+IMAGEKIT_TAGS = env.list("IMAGEKIT_TAGS", default=[])
+IMAGEKIT_PRIVATE_FILES = env.bool("IMAGEKIT_PRIVATE_FILES", default=False)
+IMAGEKIT_SIGNED_URL_EXPIRE = env.int("IMAGEKIT_SIGNED_URL_EXPIRE", default=3600)
+IMAGEKIT_UPLOAD_TIMEOUT = env.float("IMAGEKIT_UPLOAD_TIMEOUT", default=60.0)
+IMAGEKIT_MAX_RETRIES = env.int("IMAGEKIT_MAX_RETRIES", default=2)
 
 STORAGES = select_storages(
     imagekit={

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 IMAGEKIT_VARIABLES = ("IMAGEKIT_PRIVATE_KEY", "IMAGEKIT_PUBLIC_KEY", "IMAGEKIT_URL_ENDPOINT")
 
 LOCAL_STORAGE_BACKEND = "media_store.storage.local.LocalMediaStorage"
+IMAGEKIT_STORAGE_BACKEND = "media_store.storage.imagekit.ImageKitStorage"
 STATIC_STORAGE = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
 
@@ -38,16 +39,6 @@ def imagekit_enabled(imagekit: Mapping[str, str]) -> bool:
 
 def select_storages(*, imagekit: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """Return the ``STORAGES`` setting for this configuration."""
-    if imagekit_enabled(imagekit):
-        # Refuse to start rather than quietly storing customer images on local
-        # disk when the operator asked for ImageKit.
-        raise ImproperlyConfigured(
-            "IMAGEKIT_PRIVATE_KEY, IMAGEKIT_PUBLIC_KEY and IMAGEKIT_URL_ENDPOINT are set, "
-            "but the ImageKit storage backend is not available in this version. Unset "
-            "them to run on the embedded local storage."
-        )
-    return {
-        # Location and URL follow MEDIA_ROOT and SITE_URL + MEDIA_URL.
-        "default": {"BACKEND": LOCAL_STORAGE_BACKEND},
-        "staticfiles": STATIC_STORAGE,
-    }
+    # Both backends read their options from settings (IMAGEKIT_*, MEDIA_ROOT...).
+    backend = IMAGEKIT_STORAGE_BACKEND if imagekit_enabled(imagekit) else LOCAL_STORAGE_BACKEND
+    return {"default": {"BACKEND": backend}, "staticfiles": STATIC_STORAGE}

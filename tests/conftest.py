@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -8,6 +9,10 @@ from django.test import Client
 from PIL import Image as PILImage
 
 from accounts.models import ApiToken
+from media_store.imagekit_server import ImageKitServer
+
+IMAGEKIT_PRIVATE_KEY = "private_test_key"
+IMAGEKIT_PUBLIC_KEY = "public_test_key"
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +57,33 @@ def pytest_report_header(config):
     from django.db import connection
 
     return f"database: {connection.vendor} ({connection.settings_dict['NAME']})"
+
+
+@pytest.fixture(scope="session")
+def imagekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageKitServer]:
+    """A local ImageKit server for the whole run (port 0, daemon thread, readiness event)."""
+    server = ImageKitServer(
+        root=tmp_path_factory.mktemp("imagekit"),
+        private_key=IMAGEKIT_PRIVATE_KEY,
+        public_key=IMAGEKIT_PUBLIC_KEY,
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def imagekit(settings, imagekit_server: ImageKitServer) -> Iterator[ImageKitServer]:
+    """Switch the project to ImageKitStorage, pointed at the local server over HTTP."""
+    imagekit_server.reset(files=True)
+    settings.IMAGEKIT_PRIVATE_KEY = IMAGEKIT_PRIVATE_KEY
+    settings.IMAGEKIT_PUBLIC_KEY = IMAGEKIT_PUBLIC_KEY
+    settings.IMAGEKIT_URL_ENDPOINT = imagekit_server.url_endpoint
+    settings.IMAGEKIT_API_BASE_URL = imagekit_server.url
+    settings.IMAGEKIT_MAX_RETRIES = 2
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "media_store.storage.imagekit.ImageKitStorage"},
+    }
+    yield imagekit_server
+    imagekit_server.reset(files=True)

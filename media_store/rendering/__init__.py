@@ -1,13 +1,18 @@
 """The local image renderer: a typed transformation chain in, encoded pixels out.
 
 Two stages: :func:`compile_spec` turns the grammar's chain into a RenderSpec
-(no pixels), then :func:`render` runs the Pillow pipeline. Nothing in this
-package imports Django; limits are passed in by the caller.
+of typed operations (no pixels), then :func:`render` runs the Pillow
+pipeline. Modules: ``spec`` (the only reader of keys), ``geometry`` (pure
+crop/resize/pad planning), ``focus`` (fo-auto), ``effects``, ``formats``
+(negotiation and encoders), ``pipeline``. Nothing in this package imports
+Django; limits are passed in by the caller.
 """
 
 from __future__ import annotations
 
+from media_store.rendering.colour import DEFAULT_BACKGROUND
 from media_store.rendering.errors import (
+    CropOutOfBoundsError,
     InvalidSourceError,
     OutputTooLargeError,
     RenderError,
@@ -15,23 +20,28 @@ from media_store.rendering.errors import (
     UnsupportedTransformationError,
 )
 from media_store.rendering.formats import sniff_content_type
-from media_store.rendering.geometry import Geometry, Resize, plan
+from media_store.rendering.geometry import Crop, Focus, Geometry, Resize, plan
 from media_store.rendering.pipeline import Rendered, render
 from media_store.rendering.spec import (
     SUPPORTED_KEYS,
     Negotiated,
     RenderSpec,
+    Stage,
     compile_spec,
     negotiate,
 )
 
 # Bump when the same input would render differently, so cached renditions
 # made by an older renderer are not served.
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 
 __all__ = [
+    "DEFAULT_BACKGROUND",
     "RENDERER_VERSION",
     "SUPPORTED_KEYS",
+    "Crop",
+    "CropOutOfBoundsError",
+    "Focus",
     "Geometry",
     "InvalidSourceError",
     "Negotiated",
@@ -41,6 +51,7 @@ __all__ = [
     "Rendered",
     "Resize",
     "SourceTooLargeError",
+    "Stage",
     "UnsupportedTransformationError",
     "compile_spec",
     "negotiate",

@@ -21,6 +21,30 @@ class UnsupportedTransformationError(RenderError, NotImplementedError):
         self.value = value
 
 
+class CropOutOfBoundsError(UnsupportedTransformationError):
+    """An extract region (``cm-extract`` with ``x``/``y``/``xc``/``yc`` or focus) leaves the image.
+
+    ImageKit fails such a crop. This subclasses UnsupportedTransformationError
+    only so callers that answer 400 for that error answer 400 here too: the
+    chain is fine, it just does not fit this source.
+    """
+
+    def __init__(self, region: tuple[float, float, float, float], size: tuple[int, int]) -> None:
+        RenderError.__init__(
+            self,
+            f"'cm' extract region {_box(region)} is outside the {size[0]}x{size[1]} image",
+        )
+        self.key = "cm"
+        self.value = None
+        self.region = region
+        self.size = size
+
+
+def _box(region: tuple[float, float, float, float]) -> str:
+    left, top, right, bottom = (round(value) for value in region)
+    return f"({left},{top})-({right},{bottom})"
+
+
 class SourceTooLargeError(RenderError, ValueError):
     """The source has more pixels than allowed; detected from the header, before decoding."""
 

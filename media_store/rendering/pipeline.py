@@ -1,22 +1,27 @@
-"""The Pillow pipeline, in a fixed order: open, EXIF orientation, geometry, encode."""
+"""The Pillow pipeline, in a fixed order: open, EXIF orientation, then per stage
+trim, geometry (one resample) and effects, then encode."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from os import PathLike
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from media_store.rendering import formats
+from media_store.rendering.colour import DEFAULT_BACKGROUND, Colour
+from media_store.rendering.effects import pad, trim
 from media_store.rendering.errors import (
     InvalidSourceError,
     OutputTooLargeError,
     SourceTooLargeError,
 )
-from media_store.rendering.geometry import Geometry, plan
-from media_store.rendering.spec import compile_spec
+from media_store.rendering.focus import locator
+from media_store.rendering.geometry import Focus, Geometry, Size, plan
+from media_store.rendering.spec import Stage, compile_spec
 
 if TYPE_CHECKING:
     from media_store.grammar import Transformation
@@ -26,6 +31,8 @@ Source = str | PathLike[str] | IO[bytes]
 # JPEG draft decoding must leave at least this factor of the target size, so
 # the final Lanczos pass still has pixels to average (as Image.thumbnail does).
 REDUCING_GAP = 2.0
+# Image.resize's reducing_gap for the final pass; see _resample.
+RESIZE_GAP = 3.0
 
 # EXIF orientation -> the transpose that shows the image upright (as ImageOps.exif_transpose).
 _UPRIGHT = {
@@ -42,7 +49,8 @@ _SWAPS_AXES = frozenset({5, 6, 7, 8})
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
-    """An encoded rendition; ``format`` is "jpeg", "png", "webp", "avif" or "gif"."""
+    """An encoded rendition; ``format`` is "jpeg", "png", "webp", "avif" or "gif"
+    (for ``orig-true``, the source's own format, lowercased)."""
 
     data: bytes
     content_type: str
@@ -63,12 +71,59 @@ def render(
     """Apply ``transformation`` to the image at ``source`` and encode the result.
 
     ``accept`` is the request's Accept header, used by ``f-auto``. Raises
-    UnsupportedTransformationError, SourceTooLargeError (checked from the
-    header, before decoding), OutputTooLargeError or InvalidSourceError.
+    UnsupportedTransformationError (CropOutOfBoundsError for an extract that
+    leaves the image), SourceTooLargeError (checked from the header, before
+    decoding), OutputTooLargeError or InvalidSourceError. ``orig-true``
+    returns the source's bytes untouched.
     """
     spec = compile_spec(transformation)
+    opened = _open(source, max_source_pixels)
+    with opened:
+        if spec.original:
+            return _original(source, opened)
+        if opened.width * opened.height > max_source_pixels:
+            raise SourceTooLargeError(opened.size, max_source_pixels)
+        source_format = opened.format
+        orientation = _orientation(opened)
+        upright = opened.size[::-1] if orientation in _SWAPS_AXES else opened.size
+        # Plan without pixels first: refuse oversized or out-of-bounds output
+        # before decoding, and learn how small the JPEG may be decoded.
+        first, final = _predict(upright, spec.stages, max_output_side)
+        if final is not None:
+            _check_format_limit(final, spec.format, accept, source_format)
+        if first is not None and spec.stages[0].trim is None:
+            _draft(opened, first, orientation)
+        try:
+            image = _upright(opened, orientation)
+        except OSError as e:
+            raise InvalidSourceError("source image is truncated or corrupt") from e
+        icc_profile = opened.info.get("icc_profile")
+    image = _normalise_mode(image)
+    planned_on = upright
+    for stage in spec.stages:
+        image = _run_stage(image, stage, planned_on, max_output_side)
+        planned_on = image.size
+
+    name = formats.choose(
+        spec.format, accept, source_format=source_format, alpha=formats.has_alpha(image)
+    )
+    output = formats.FORMATS[name]
+    if max(image.size) > min(max_output_side, output.max_side):
+        raise OutputTooLargeError(image.size, min(max_output_side, output.max_side))
+    background = spec.background or DEFAULT_BACKGROUND
+    data = formats.encode(
+        image,
+        name,
+        quality=spec.quality or default_quality,
+        icc_profile=icc_profile,
+        background=background[:3],
+    )
+    return Rendered(data, output.content_type, name, image.width, image.height)
+
+
+def _open(source: Source, max_source_pixels: int) -> Image.Image:
     try:
-        opened = Image.open(source)
+        return Image.open(source)
     except Image.DecompressionBombError as e:
         raise SourceTooLargeError(None, max_source_pixels) from e
     except UnidentifiedImageError as e:
@@ -78,35 +133,63 @@ def render(
     except OSError as e:
         # Pillow reports a header cut short as a bare OSError.
         raise InvalidSourceError("source image header is truncated or corrupt") from e
-    with opened:
-        if opened.width * opened.height > max_source_pixels:
-            raise SourceTooLargeError(opened.size, max_source_pixels)
-        source_format = opened.format
-        orientation = _orientation(opened)
-        upright = opened.size[::-1] if orientation in _SWAPS_AXES else opened.size
-        geometry = plan(upright, spec.resizes, max_side=max_output_side)
-        _check_format_limit(geometry, spec.format, accept, source_format)
-        _draft(opened, geometry, orientation)
-        try:
-            image = _upright(opened, orientation)
-        except OSError as e:
-            raise InvalidSourceError("source image is truncated or corrupt") from e
-        icc_profile = opened.info.get("icc_profile")
-    image = _normalise_mode(image)
-    image = _apply(image, geometry.rescaled(image.size))
 
-    name = formats.choose(
-        spec.format, accept, source_format=source_format, alpha=formats.has_alpha(image)
+
+def _original(source: Source, opened: Image.Image) -> Rendered:
+    """``orig-true``: the stored bytes, metadata and all, as ImageKit serves them."""
+    if isinstance(source, str | PathLike):
+        data = Path(source).read_bytes()
+    else:
+        source.seek(0)
+        data = source.read()
+    pillow_format = opened.format or ""
+    content_type = formats.sniff_content_type(data[:16]) or Image.MIME.get(
+        pillow_format, "application/octet-stream"
     )
-    output = formats.FORMATS[name]
-    data = formats.encode(
-        image, name, quality=spec.quality or default_quality, icc_profile=icc_profile
+    return Rendered(data, content_type, pillow_format.lower(), opened.width, opened.height)
+
+
+def _predict(
+    size: Size, stages: tuple[Stage, ...], max_side: int
+) -> tuple[Geometry | None, Size | None]:
+    """The first stage's geometry and the final size, or None once trim makes it unknown.
+
+    fo-auto is planned centred here: the window's position needs pixels,
+    its size does not.
+    """
+    first = None
+    for stage in stages:
+        if stage.trim is not None:
+            return first, None
+        geometry = plan(size, stage.resizes, max_side=max_side)
+        first = first or geometry
+        size = geometry.size
+        for effect in stage.effects:
+            size = effect.output_size(size)
+        if max(size) > max_side:
+            raise OutputTooLargeError(size, max_side)
+    return first, size
+
+
+def _run_stage(image: Image.Image, stage: Stage, planned_on: Size, max_side: int) -> Image.Image:
+    """Trim, one resample (planned on ``planned_on``, maybe larger than a draft), effects."""
+    if stage.trim is not None:
+        image = trim(image, stage.trim)
+        planned_on = image.size
+    auto = any(resize.focus is Focus.AUTO for resize in stage.resizes)
+    geometry = plan(
+        planned_on, stage.resizes, max_side=max_side, locate=locator(image) if auto else None
     )
-    return Rendered(data, output.content_type, name, image.width, image.height)
+    image = _resample(image, geometry.rescaled(image.size), stage.padding)
+    for effect in stage.effects:
+        image = effect.apply(image)
+    if max(image.size) > max_side:
+        raise OutputTooLargeError(image.size, max_side)
+    return image
 
 
 def _check_format_limit(
-    geometry: Geometry, requested: str | None, accept: str, source_format: str | None
+    size: Size, requested: str | None, accept: str, source_format: str | None
 ) -> None:
     """Refuse sizes the output format cannot hold (WebP: 16383) before decoding.
 
@@ -118,8 +201,8 @@ def _check_format_limit(
         ].max_side
         for alpha in (False, True)
     )
-    if max(geometry.size) > limit:
-        raise OutputTooLargeError(geometry.size, limit)
+    if max(size) > limit:
+        raise OutputTooLargeError(size, limit)
 
 
 def _orientation(image: Image.Image) -> int:
@@ -177,8 +260,18 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _apply(image: Image.Image, geometry: Geometry) -> Image.Image:
+def _resample(image: Image.Image, geometry: Geometry, padding: Colour) -> Image.Image:
     if geometry.is_identity:
         return image
-    # One resample from the source region straight to the output size.
-    return image.resize(geometry.size, Image.Resampling.LANCZOS, box=geometry.box)
+    box, size = geometry.box, geometry.content_size
+    if all(float(edge).is_integer() for edge in box) and (box[2] - box[0], box[3] - box[1]) == size:
+        # An extract at scale 1: copy pixels, do not resample.
+        content = image.crop(tuple(int(edge) for edge in box))
+    else:
+        # One resample from the source region straight to the output size.
+        # reduce() first takes big factors (non-JPEG sources) in integer steps;
+        # a gap of 3 is indistinguishable from a plain Lanczos pass (Pillow docs).
+        content = image.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=RESIZE_GAP)
+    if geometry.placement is None:
+        return content
+    return pad(content, geometry.size, geometry.placement[:2], padding)

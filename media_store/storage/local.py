@@ -6,10 +6,12 @@ Files live under MEDIA_ROOT and are served, transformed or not, by
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage
 from django.core.files.utils import validate_file_name
 from django.core.signals import setting_changed
@@ -94,11 +96,31 @@ class LocalMediaStorage(FileSystemStorage):
         """The absolute URL of the untransformed file; no I/O."""
         return self.transformed_url(name or "")
 
-    def transformed_url(self, name: str, transformation: Transformation | None = None) -> str:
+    def save_many(self, items: Iterable[tuple[str, File]]) -> list[str]:
+        """Save several files; on a failure, delete the ones saved and raise."""
+        saved: list[str] = []
+        try:
+            for name, content in items:
+                saved.append(self.save(name, content))
+        except BaseException:
+            for name in saved:
+                self.delete(name)
+            raise
+        return saved
+
+    def transformed_url(
+        self,
+        name: str,
+        transformation: Transformation | None = None,
+        *,
+        private: bool | None = None,
+    ) -> str:
         """The absolute URL of ``name`` with ``transformation`` applied on delivery.
 
         ``http://127.0.0.1:8000/media/tr:w-120,f-webp/images/abc.jpg``. Raises
         SuspiciousFileOperation for a name that would leave the storage root.
+        ``private`` is accepted for parity with ImageKitStorage: every
+        transformation is signed here already, and originals are public.
         """
         # Transformations are signed: the local CDN renders only what the API issued.
         return self._url_builder.build(

@@ -1,3 +1,9 @@
+"""Renderer core: formats and modes, orientation, metadata, draft decoding, errors.
+
+Also home of the image helpers the other ``test_rendering_*`` modules import.
+Geometry, effects and spec compilation have their own modules.
+"""
+
 from __future__ import annotations
 
 import io
@@ -6,26 +12,21 @@ import pytest
 from PIL import ExifTags, Image, ImageCms, ImageFile, features
 from PIL.JpegImagePlugin import JpegImageFile
 
-from media_store.grammar import Step, Transformation, parse
+from media_store.grammar import parse
 from media_store.rendering import (
-    Geometry,
     InvalidSourceError,
     OutputTooLargeError,
     Rendered,
-    RenderSpec,
-    Resize,
     SourceTooLargeError,
-    UnsupportedTransformationError,
-    compile_spec,
-    negotiate,
-    plan,
     render,
     sniff_content_type,
 )
-from media_store.rendering.formats import accepts
 
-RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
-WEBP = "image/avif,image/webp,*/*"
+RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+WEBP = "image/webp,*/*"
+AVIF_WEBP = "image/avif,image/webp,*/*"
+HAS_AVIF = features.check("avif")
 
 
 def image_bytes(
@@ -35,9 +36,27 @@ def image_bytes(
     color: object = (51, 102, 204),
     **save: object,
 ) -> bytes:
+    return encode(Image.new(mode, size, color), fmt, **save)
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **save: object) -> bytes:
     buffer = io.BytesIO()
-    Image.new(mode, size, color).save(buffer, fmt, **save)
+    image.save(buffer, fmt, **save)
     return buffer.getvalue()
+
+
+def quadrants(size: tuple[int, int] = (400, 200), mode: str = "RGB") -> Image.Image:
+    """Red top-left, green top-right, blue bottom-left, yellow bottom-right."""
+    width, height = size
+    image = Image.new(mode, size)
+    for colour, box in (
+        (RED, (0, 0, width // 2, height // 2)),
+        (GREEN, (width // 2, 0, width, height // 2)),
+        (BLUE, (0, height // 2, width // 2, height)),
+        (YELLOW, (width // 2, height // 2, width, height)),
+    ):
+        image.paste(colour if mode == "RGB" else (*colour, 255), box)
+    return image
 
 
 def run(data: bytes, chain: str, **kwargs: object) -> Rendered:
@@ -50,8 +69,14 @@ def decode(rendered: Rendered) -> Image.Image:
     return image
 
 
-def close_to(pixel: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 12) -> bool:
+def close_to(pixel: tuple[int, ...] | int, expected: tuple[int, ...], tolerance: int = 12) -> bool:
+    pixel = pixel if isinstance(pixel, tuple) else (pixel,)
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=False))
+
+
+def assert_samples(image: Image.Image, samples: dict[tuple[int, int], tuple[int, ...]]) -> None:
+    for point, expected in samples.items():
+        assert close_to(image.getpixel(point), expected), (point, image.getpixel(point))
 
 
 def with_orientation(image: Image.Image, orientation: int) -> bytes:
@@ -61,160 +86,6 @@ def with_orientation(image: Image.Image, orientation: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", exif=exif, xmp=b"<x:xmpmeta>secret</x:xmpmeta>")
     return buffer.getvalue()
-
-
-# --- Geometry (pure) -------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("source", "resizes", "box", "size"),
-    [
-        # ImageKit's documented example: 640x865 at h-200 is 148x200 (147.98 rounds up).
-        ((640, 865), [Resize(height=200)], (0, 0, 640, 865), (148, 200)),
-        ((640, 865), [Resize(width=300)], (0, 0, 640, 865), (300, 405)),
-        # Both sides: cover, then centre crop.
-        ((300, 100), [Resize(100, 100)], (100, 0, 200, 100), (100, 100)),
-        ((100, 300), [Resize(100, 100)], (0, 100, 100, 200), (100, 100)),
-        ((640, 480), [Resize(0.5)], (0, 0, 640, 480), (320, 240)),
-        ((640, 480), [Resize(None, 0.25)], (0, 0, 640, 480), (160, 120)),
-        # A later step's crop maps back onto the source: one resample for the chain.
-        ((400, 200), [Resize(200), Resize(100, 100)], (100, 0, 300, 200), (100, 100)),
-        ((640, 480), [Resize()], (0, 0, 640, 480), (640, 480)),
-    ],
-)
-def test_plan_folds_steps_into_one_transform(source, resizes, box, size):
-    geometry = plan(source, resizes, max_side=4096)
-
-    assert geometry.size == size
-    assert geometry.box == pytest.approx(box)
-
-
-def test_plan_output_over_max_side_raises():
-    with pytest.raises(OutputTooLargeError):
-        plan((100, 100), [Resize(5000)], max_side=4096)
-
-
-def test_geometry_rescaled_maps_box_to_draft_size():
-    geometry = Geometry((4000, 3000), (1000.0, 0.0, 3000.0, 3000.0), (100, 150))
-
-    assert geometry.rescaled((500, 375)).box == pytest.approx((125, 0, 375, 375))
-
-
-# --- Chain to spec -----------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("chain", "spec"),
-    [
-        ("w-100", RenderSpec((Resize(100),))),
-        ("w-100,h-0.5:f-webp", RenderSpec((Resize(100, 0.5), Resize()), "webp")),
-        ("f-png:f-jpg,q-40", RenderSpec((Resize(), Resize()), "jpg", 40)),
-    ],
-)
-def test_compile_spec_reads_chain(chain, spec):
-    assert compile_spec(parse(chain)) == spec
-
-
-@pytest.mark.parametrize(
-    ("chain", "key"),
-    [("rt-90", "rt"), ("w-100:bl-5", "bl"), ("w-100,c-force", "c"), ("e-grayscale", "e-grayscale")],
-)
-def test_compile_spec_key_not_rendered_names_key(chain, key):
-    with pytest.raises(UnsupportedTransformationError) as caught:
-        compile_spec(parse(chain))
-
-    assert caught.value.key == key
-
-
-def test_render_unsupported_key_raises_before_reading_source():
-    chain = Transformation((Step((("w", 10),)), Step((("rt", 90),))))
-
-    with pytest.raises(UnsupportedTransformationError, match="rt"):
-        render(io.BytesIO(b"never read"), chain)
-
-
-# --- Format negotiation ------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("chain", "accept", "variant", "vary"),
-    [
-        ("w-10", WEBP, "orig", False),
-        ("f-jpg", WEBP, "jpeg", False),
-        ("f-auto", WEBP, "auto-webp", True),
-        ("f-auto", "image/jpeg,*/*", "auto-legacy", True),
-        ("w-10:f-auto", "image/webp;q=0", "auto-legacy", True),
-    ],
-)
-def test_negotiate_variant(chain, accept, variant, vary):
-    negotiated = negotiate(parse(chain), accept)
-
-    assert (negotiated.variant, negotiated.vary_on_accept) == (variant, vary)
-
-
-@pytest.mark.parametrize(
-    ("accept", "expected"),
-    [
-        ("image/webp", True),
-        ("text/html, image/WEBP;q=0.8", True),
-        ("image/webp;q=0", False),
-        ("*/*", False),
-        ("", False),
-    ],
-)
-def test_accepts_webp(accept, expected):
-    assert accepts(accept, "image/webp") is expected
-
-
-# --- Sizes -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("source", "chain", "size"),
-    [
-        ((640, 865), "h-200", (148, 200)),
-        ((640, 865), "w-300", (300, 405)),
-        ((640, 865), "w-300,h-200", (300, 200)),
-        ((640, 480), "w-0.5", (320, 240)),
-        ((640, 480), "w-0.5,h-0.25", (320, 120)),
-        ((100, 50), "w-200", (200, 100)),
-        ((640, 480), "f-png", (640, 480)),
-        # Steps apply in order: the second sees the first's output.
-        ((200, 100), "w-50:h-100", (200, 100)),
-        ((200, 100), "h-100:w-50", (50, 25)),
-        ((640, 480), "w-320:h-100", (133, 100)),
-        ((640, 480), "w-300,h-300:w-100", (100, 100)),
-    ],
-)
-def test_render_size(source, chain, size):
-    rendered = run(image_bytes(source), chain)
-
-    assert (rendered.width, rendered.height) == size
-    assert decode(rendered).size == size
-
-
-def test_render_accepts_a_path(tmp_path):
-    path = tmp_path / "a.png"
-    path.write_bytes(image_bytes((40, 20), fmt="PNG"))
-
-    rendered = render(path, parse("w-20"))
-
-    assert (rendered.format, decode(rendered).size) == ("png", (20, 10))
-
-
-def test_render_both_sides_crops_centre():
-    # Given thirds red | green | blue, a square crop keeps only green.
-    image = Image.new("RGB", (300, 100), GREEN)
-    image.paste(RED, (0, 0, 100, 100))
-    image.paste(BLUE, (200, 0, 300, 100))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-
-    output = decode(run(buffer.getvalue(), "w-50,h-50"))
-
-    # Inset 2 px: Lanczos legitimately blends a pixel of the neighbouring third at the edge.
-    for point in [(2, 2), (47, 2), (25, 25), (2, 47), (47, 47)]:
-        assert close_to(output.getpixel(point), GREEN), point
 
 
 # --- Formats and modes -------------------------------------------------------
@@ -254,19 +125,55 @@ def test_render_format_and_mode(source_format, mode, color, chain, accept, fmt, 
     assert output.mode == out_mode
 
 
-@pytest.mark.skipif(not features.check("avif"), reason="Pillow built without AVIF")
+@pytest.mark.skipif(not HAS_AVIF, reason="Pillow built without AVIF")
 def test_render_avif():
     rendered = run(image_bytes((40, 20)), "w-20,f-avif")
 
     assert (rendered.format, decode(rendered).size) == ("avif", (20, 10))
 
 
-def test_render_transparent_to_jpeg_flattens_on_white():
+@pytest.mark.parametrize(
+    ("chain", "expected"),
+    [
+        # ImageKit's documented default background is black.
+        ("f-jpg", BLACK),
+        ("f-jpg,bg-FFFFFF", WHITE),
+        # The last bg of the chain also fills what later steps make transparent.
+        ("bg-0000FF:f-jpg", BLUE),
+    ],
+)
+def test_render_transparent_to_jpeg_flattens_on_background(chain, expected):
     data = image_bytes((20, 20), "RGBA", "PNG", (0, 0, 0, 0))
 
-    output = decode(run(data, "f-jpg"))
+    output = decode(run(data, chain))
 
-    assert close_to(output.getpixel((10, 10)), WHITE)
+    assert output.mode == "RGB"
+    assert close_to(output.getpixel((10, 10)), expected)
+
+
+@pytest.mark.parametrize(
+    ("accept", "alpha", "fmt"),
+    [
+        (AVIF_WEBP, False, "avif" if HAS_AVIF else "webp"),
+        (AVIF_WEBP, True, "avif" if HAS_AVIF else "webp"),
+        ("image/avif;q=0,image/webp", False, "webp"),
+        (WEBP, False, "webp"),
+        (WEBP, True, "webp"),
+        ("image/jpeg,*/*", False, "jpeg"),
+        ("*/*", True, "png"),
+        ("", False, "jpeg"),
+        ("", True, "png"),
+    ],
+)
+def test_render_auto_format_from_accept_and_alpha(accept, alpha, fmt):
+    colour = (255, 0, 0, 128) if alpha else (255, 0, 0, 255)
+    data = image_bytes((40, 20), "RGBA", "PNG", colour)
+
+    rendered = run(data, "w-20,f-auto", accept=accept)
+
+    assert rendered.format == fmt
+    assert decode(rendered).format == fmt.upper()
+    assert (decode(rendered).mode in ("RGBA", "LA")) is (alpha and fmt != "jpeg")
 
 
 def test_render_png_palette_transparency_kept():
@@ -390,6 +297,35 @@ def test_render_small_reduction_decodes_full_size(resize_inputs):
     run(image_bytes((400, 300)), "w-300")
 
     assert resize_inputs == [(400, 300)]
+
+
+def test_render_accepts_a_path(tmp_path):
+    path = tmp_path / "a.png"
+    path.write_bytes(image_bytes((40, 20), fmt="PNG"))
+
+    rendered = render(path, parse("w-20"))
+
+    assert (rendered.format, decode(rendered).size) == ("png", (20, 10))
+
+
+# --- orig-true ---------------------------------------------------------------
+
+
+def test_render_orig_true_returns_source_bytes_ignoring_the_rest():
+    data = with_orientation(Image.new("RGB", (40, 20), BLUE), 6)
+
+    rendered = run(data, "w-10,rt-90:orig-true")
+
+    assert rendered.data == data
+    assert (rendered.content_type, rendered.format) == ("image/jpeg", "jpeg")
+    assert (rendered.width, rendered.height) == (40, 20)
+
+
+def test_render_orig_true_reads_a_path(tmp_path):
+    path = tmp_path / "a.png"
+    path.write_bytes(image_bytes((4, 4), fmt="PNG"))
+
+    assert render(path, parse("orig-true")).data == path.read_bytes()
 
 
 # --- Errors ----------------------------------------------------------------

@@ -8,7 +8,11 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from media_store.selection import LOCAL_STORAGE_BACKEND, select_storages
+from media_store.selection import (
+    IMAGEKIT_STORAGE_BACKEND,
+    LOCAL_STORAGE_BACKEND,
+    select_storages,
+)
 
 ALL = {
     "IMAGEKIT_PRIVATE_KEY": "private_secret_value",
@@ -47,11 +51,11 @@ def test_select_storages_partial_configuration_names_missing_variables(present, 
     assert ALL["IMAGEKIT_PRIVATE_KEY"] not in message
 
 
-def test_select_storages_all_set_fails_loudly_until_backend_exists():
-    with pytest.raises(ImproperlyConfigured, match="not available") as excinfo:
-        select_storages(imagekit=ALL)
+def test_select_storages_all_set_uses_imagekit():
+    storages = select_storages(imagekit=ALL)
 
-    assert ALL["IMAGEKIT_PRIVATE_KEY"] not in str(excinfo.value)
+    assert storages["default"]["BACKEND"] == IMAGEKIT_STORAGE_BACKEND
+    assert ALL["IMAGEKIT_PRIVATE_KEY"] not in repr(storages)
 
 
 def test_settings_module_refuses_partial_imagekit_configuration():

@@ -16,7 +16,8 @@ from media_store.conf import signing_key
 from media_store.signing import signature, split_target
 from media_store.urlbuilder import DEFAULT_EXPIRY
 
-WEBP_ACCEPT = "image/avif,image/webp,*/*;q=0.8"
+WEBP_ACCEPT = "image/webp,*/*;q=0.8"
+AVIF_ACCEPT = "image/avif,image/webp,*/*;q=0.8"
 
 
 def image_bytes(size=(640, 480), fmt="JPEG", mode="RGB", color=(51, 102, 204)) -> bytes:
@@ -165,7 +166,11 @@ def test_transformed_path_and_query_together_is_400(client, photo):
 
 @pytest.mark.parametrize(
     ("accept", "content_type"),
-    [(WEBP_ACCEPT, "image/webp"), ("image/jpeg,*/*", "image/jpeg")],
+    [
+        (AVIF_ACCEPT, "image/avif"),
+        (WEBP_ACCEPT, "image/webp"),
+        ("image/jpeg,*/*", "image/jpeg"),
+    ],
 )
 def test_transformed_auto_format_negotiates_and_varies(client, photo, accept, content_type):
     response = client.get(signed(f"/media/tr:w-20,f-auto/{photo}"), HTTP_ACCEPT=accept)
@@ -244,7 +249,14 @@ def test_transformed_cache_write_failure_still_serves(client, photo, settings, t
 
 @pytest.mark.parametrize(
     ("chain", "key"),
-    [("zz-1", "zz"), ("w-abc", "w"), ("w-10,f-tiff", "f"), ("rt-90", "rt"), ("w-10:bl-5", "bl")],
+    [
+        ("zz-1", "zz"),
+        ("w-abc", "w"),
+        ("w-10,f-tiff", "f"),
+        ("rt-45", "rt"),
+        ("w-10:bl-500", "bl"),
+        ("w-300,h-300,cm-extract,x-600", "cm"),
+    ],
 )
 def test_bad_or_unsupported_chain_is_400_naming_key(client, photo, chain, key):
     for url in (f"/media/tr:{chain}/{photo}", f"/media/{photo}?tr={chain}"):

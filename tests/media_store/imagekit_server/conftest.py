@@ -10,20 +10,7 @@ from imagekitio import ImageKit
 from PIL import Image
 
 from media_store.imagekit_server import ImageKitServer
-
-PRIVATE_KEY = "private_test_key"
-PUBLIC_KEY = "public_test_key"
-
-
-@pytest.fixture(scope="session")
-def imagekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageKitServer]:
-    """Started once (port 0, daemon thread, readiness event), as moto's ThreadedMotoServer."""
-    server = ImageKitServer(
-        root=tmp_path_factory.mktemp("imagekit"), private_key=PRIVATE_KEY, public_key=PUBLIC_KEY
-    )
-    server.start()
-    yield server
-    server.stop()
+from tests.conftest import IMAGEKIT_PRIVATE_KEY as PRIVATE_KEY
 
 
 @pytest.fixture
