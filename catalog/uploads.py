@@ -21,6 +21,7 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from catalog.conf import catalog_setting
 from catalog.models import Image, Product
+from media_store.exceptions import RemoteStorageError
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +159,19 @@ def save_new_image(image: Image, file: File, *, product: Product | None = None) 
     # upload_to names the files from the row's UUID; only the extension given
     # here counts, and it comes from the decoded format. Both files go
     # upstream together; save_many removes both if either fails.
-    stored = storage.save_many(
-        [
-            (image.image.field.generate_filename(image, f"original{inspected.extension}"), file),
-            (image.image_xs.field.generate_filename(image, small.name), small),
-        ]
-    )
+    try:
+        stored = storage.save_many(
+            [
+                (
+                    image.image.field.generate_filename(image, f"original{inspected.extension}"),
+                    file,
+                ),
+                (image.image_xs.field.generate_filename(image, small.name), small),
+            ]
+        )
+    except RemoteStorageError as e:
+        logger.warning("Upload failed, nothing stored: %s", e)
+        raise ValidationError({"file": ValidationError(str(e), code="storage_unavailable")}) from e
     # Assigning names (not files) marks both fields as already stored.
     image.image, image.image_xs = stored
     try:

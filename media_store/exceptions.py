@@ -13,3 +13,10 @@ class InvalidTransformationError(ValueError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+
+
+class RemoteStorageError(OSError):
+    """The remote storage (ImageKit) refused or failed a request.
+
+    The message is safe to show: it carries the service's answer, never a key.
+    """

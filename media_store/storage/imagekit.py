@@ -14,8 +14,9 @@ import mimetypes
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -28,6 +29,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.functional import cached_property
 
+from media_store.exceptions import RemoteStorageError
 from media_store.grammar import Transformation
 from media_store.urlbuilder import UrlBuilder
 
@@ -204,7 +206,7 @@ class ImageKitStorage(Storage):
         """Upload ``content`` to the remote path of ``name``; network only, no DB."""
         name = self._clean_name(name)
         folder, filename = posixpath.split(self._remote_path(name))
-        with _rereadable(content) as stream:
+        with _rereadable(content) as stream, _translated("upload", name):
             response = self.client.files.upload(
                 file=(filename, stream, _guess_mime(filename)),
                 file_name=filename,
@@ -370,21 +372,32 @@ class ImageKitStorage(Storage):
                 return directories, files
             skip += LIST_PAGE
 
-    def iter_remote_files(self) -> Iterable[Any]:
-        """Every file under the configured folder, as the API lists them."""
-        root = f"/{self.folder}/" if self.folder else "/"
-        skip = 0
-        while True:
-            # A search query lists the whole subtree; path alone lists one folder.
-            page = self.client.assets.list(
-                path=root, search_query='type = "file"', skip=skip, limit=LIST_PAGE
-            )
-            for item in page:
-                if getattr(item, "type", "file") == "file":
-                    yield item
-            if len(page) < LIST_PAGE:
-                return
-            skip += LIST_PAGE
+    def iter_files(self) -> Iterator[tuple[str, datetime | None]]:
+        """(name, upload time) of every stored file, as the API lists them."""
+        for item in self.iter_remote_files():
+            yield self._name_from_path(item.file_path), item.created_at
+
+    def iter_remote_files(self) -> Iterator[Any]:
+        """Every file under the configured folder, walking its subfolders."""
+        seen: set[str] = set()
+        folders = [f"/{self.folder}/" if self.folder else "/"]
+        while folders:
+            folder = folders.pop()
+            skip = 0
+            while True:
+                with _translated("list", folder):
+                    page = self.client.assets.list(
+                        path=folder, type="all", skip=skip, limit=LIST_PAGE
+                    )
+                for item in page:
+                    if getattr(item, "type", None) == "folder":
+                        folders.append(item.folder_path.rstrip("/") + "/")
+                    elif item.file_id not in seen:
+                        seen.add(item.file_id)
+                        yield item
+                if len(page) < LIST_PAGE:
+                    break
+                skip += LIST_PAGE
 
     # --- deleting -------------------------------------------------------------
 
@@ -458,6 +471,17 @@ class _rereadable:
     def __exit__(self, *exc: object) -> None:
         if self.spool is not None:
             self.spool.close()
+
+
+@contextmanager
+def _translated(action: str, name: str) -> Iterator[None]:
+    """Turn SDK errors into RemoteStorageError with a message a client can read."""
+    try:
+        yield
+    except APIError as e:
+        raise RemoteStorageError(
+            f"ImageKit could not {action} {name!r} ({_describe(e)}); try again later."
+        ) from e
 
 
 def _guess_mime(name: str) -> str:

@@ -6,7 +6,9 @@ Files live under MEDIA_ROOT and are served, transformed or not, by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -95,6 +97,14 @@ class LocalMediaStorage(FileSystemStorage):
     def url(self, name: str | None) -> str:
         """The absolute URL of the untransformed file; no I/O."""
         return self.transformed_url(name or "")
+
+    def iter_files(self) -> Iterator[tuple[str, datetime]]:
+        """(name, modification time) of every stored file."""
+        root = Path(self.location)
+        for path in root.rglob("*"):
+            if path.is_file():
+                mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+                yield path.relative_to(root).as_posix(), mtime
 
     def save_many(self, items: Iterable[tuple[str, File]]) -> list[str]:
         """Save several files; on a failure, delete the ones saved and raise."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import pickle
+import tracemalloc
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from imagekitio import InternalServerError
 
 from media_store.grammar import parse
+from media_store.imagekit_server import ImageKitServer
 from media_store.models import StoredFile
 from media_store.storage.imagekit import ImageKitStorage
 from tests.conftest import IMAGEKIT_PRIVATE_KEY, make_image_bytes
@@ -244,3 +247,52 @@ def test_storage_pickles_without_client_or_key_in_repr(storage):
     assert "client" not in copy.__dict__
     assert IMAGEKIT_PRIVATE_KEY not in repr(storage)
     assert copy.folder == storage.folder
+
+
+def test_save_many_uploads_the_files_concurrently(storage, imagekit):
+    imagekit.faults.delay("upload", 0.3)
+
+    storage.save_many(
+        [
+            ("images/c1.jpg", ContentFile(make_image_bytes())),
+            ("images/c2.jpg", ContentFile(make_image_bytes())),
+        ]
+    )
+
+    first, second = sorted(imagekit.requests.entries("upload"), key=lambda e: e.started_at)
+    assert second.started_at < first.started_at + first.duration, "uploads ran one by one"
+
+
+def _upload_peak(tmp_path, server, megabytes: int) -> int:
+    """Peak Python allocation (tracemalloc, all threads) while saving a file of that size."""
+    source = tmp_path / f"{megabytes}.bin"
+    with source.open("wb") as handle:
+        for _ in range(megabytes):
+            handle.write(os.urandom(1024 * 1024))
+    storage = ImageKitStorage(
+        private_key=IMAGEKIT_PRIVATE_KEY, url_endpoint=server.url_endpoint, api_base_url=server.url
+    )
+    storage.client  # noqa: B018 - build the client outside the measurement
+    tracemalloc.start()
+    try:
+        with source.open("rb") as handle:
+            name = storage.save(f"big/{megabytes}.bin", File(handle, name="blob.bin"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert server.store.get_by_path(f"/catalog/big/{megabytes}.bin").size == megabytes * 2**20
+    assert StoredFile.objects.get(name=name).size == megabytes * 2**20
+    return peak
+
+
+def test_large_upload_is_streamed_not_held_in_memory(tmp_path):
+    # A dedicated server: the shared one caps files at ImageKit's free-plan 25 MB.
+    with ImageKitServer(
+        root=tmp_path / "ik", private_key=IMAGEKIT_PRIVATE_KEY, max_file_size=64 * 2**20
+    ) as server:
+        small = _upload_peak(tmp_path, server, 4)
+        large = _upload_peak(tmp_path, server, 40)
+
+    # Ten times the body, about the same memory: buffers, not the file.
+    assert large < 16 * 2**20, f"peak {large / 2**20:.1f} MiB for a 40 MiB upload"
+    assert large < small + 4 * 2**20, f"{small / 2**20:.1f} → {large / 2**20:.1f} MiB"

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.files.storage import storages
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from media_store.exceptions import RemoteStorageError
+from media_store.models import StoredFile
+from media_store.references import referenced_names
+
+
+class Command(BaseCommand):
+    help = (
+        "List stored files that no database row references and that are older than a "
+        "grace period; with --delete, remove them and retry deletions that failed before."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--grace-hours",
+            type=float,
+            default=24.0,
+            help="Leave files younger than this alone: an upload may still be committing "
+            "(default: %(default)s).",
+        )
+        parser.add_argument("--delete", action="store_true", help="Delete what is listed.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="With --delete: say what would be deleted, delete nothing.",
+        )
+        parser.add_argument(
+            "--storage", default="default", help="Which STORAGES alias (default: %(default)s)."
+        )
+
+    def handle(self, *args, grace_hours, delete, dry_run, storage, **options):
+        try:
+            backend = storages[storage]
+        except Exception as e:
+            raise CommandError(f"No storage named {storage!r} in STORAGES.") from e
+        if not hasattr(backend, "iter_files"):
+            raise CommandError(f"{type(backend).__name__} cannot list its files.")
+        cutoff = timezone.now() - timedelta(hours=grace_hours)
+        referenced = referenced_names(backend)
+        pending = list(StoredFile.objects.filter(delete_failed_at__isnull=False))
+        referenced.update(row.name for row in pending)  # listed once, below
+        try:
+            orphans = [
+                (name, stored_at)
+                for name, stored_at in backend.iter_files()
+                if name not in referenced and (stored_at is None or stored_at < cutoff)
+            ]
+        except RemoteStorageError as e:
+            raise CommandError(f"Could not list stored files: {e}") from e
+        acting = delete and not dry_run
+        verb = "Deleting" if acting else ("Would delete" if delete else "Unreferenced")
+        for name, stored_at in orphans:
+            when = stored_at.isoformat(timespec="seconds") if stored_at else "unknown time"
+            self.stdout.write(f"{verb}: {name} (stored {when})")
+        for row in pending:
+            self.stdout.write(f"{verb} (earlier deletion failed): {row.name} — {row.last_error}")
+        failed = 0
+        if acting:
+            for name in [name for name, _ in orphans] + [row.name for row in pending]:
+                try:
+                    backend.delete(name)
+                except Exception as e:
+                    failed += 1
+                    self.stderr.write(self.style.ERROR(f"Could not delete {name}: {e}"))
+        total = len(orphans) + len(pending)
+        summary = (
+            f"{total} file(s) unreferenced or pending deletion, older than {grace_hours:g} h; "
+            f"{len(referenced) - len(pending)} referenced."
+        )
+        if acting:
+            summary += f" Deleted {total - failed}, failed {failed}."
+        elif total:
+            summary += " Run with --delete to remove them."
+        self.stdout.write(
+            self.style.SUCCESS(summary) if not failed else self.style.WARNING(summary)
+        )
+        if failed:
+            raise CommandError(f"{failed} deletion(s) failed; they stay queued for the next run.")
