@@ -104,6 +104,28 @@ def load_note() -> str:
     return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)"
 
 
+def others_busy(seconds: float = 0.5) -> str:
+    """CPU use by other processes: /proc/stat sampled while this process sleeps.
+
+    The load average also counts this benchmark's own earlier sections (the HTTP test
+    keeps both cores busy), so it cannot tell on its own whether someone else was running.
+    """
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            values = [int(field) for field in stat.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    try:
+        total, idle = sample()
+        time.sleep(seconds)
+        total_after, idle_after = sample()
+    except (OSError, ValueError, IndexError):
+        return "CPU use by other processes unknown (no /proc/stat)"
+    busy = 1 - (idle_after - idle) / max(total_after - total, 1)
+    return f"CPU busy with other processes {busy:.0%} (0.5 s sample while idle)"
+
+
 def timed_runs(
     calls: dict[str, Callable[[], Any]], runs: int, budget_s: float
 ) -> dict[str, list[float]]:
@@ -772,7 +794,7 @@ def main() -> None:
 
     print(
         f"bench_media: Python {platform.python_version()}, {platform.machine()},"
-        f" {os.cpu_count()} CPUs, {load_note()}"
+        f" {os.cpu_count()} CPUs, {load_note()}; {others_busy()}"
     )
     started = time.perf_counter()
     rows: list[Row] = []
@@ -788,7 +810,9 @@ def main() -> None:
     print(f"{'target':<50} {'measured':<32} {'goal':<12} result")
     for row in rows:
         print(f"{row.target:<50} {row.measured:<32} {row.goal:<12} {row.verdict}")
-    print(f"\nTotal {time.perf_counter() - started:.0f} s; at the end: {load_note()}")
+    print(
+        f"\nTotal {time.perf_counter() - started:.0f} s; at the end: {load_note()}; {others_busy()}"
+    )
 
 
 if __name__ == "__main__":

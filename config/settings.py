@@ -161,4 +161,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # httpx logs every request of the ImageKit SDK at INFO.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
