@@ -269,7 +269,7 @@ def bench_render(jpeg: bytes, runs: int, budget_s: float) -> list[Row]:
     print(
         f"Ours:   render(BytesIO(jpeg), parse({CHAIN!r}), default_quality={QUALITY}) -> Pillow"
         f" {Image.__version__}, libwebp {features.version('webp')}, libjpeg-turbo"
-        f" {features.version('jpg')}; media_store WebP method={WEBP_METHOD}"
+        f" {features.version('libjpeg_turbo')}; media_store WebP method={WEBP_METHOD}"
         " (formats.WEBP_METHOD), quality 80."
     )
     try:

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from media_store.conf import PRIVATE_PREFIX
+
 
 def image_upload_to(instance: Image, filename: str) -> str:
     return instance.storage_name(filename, variant="")
@@ -69,6 +71,13 @@ class Image(models.Model):
     height = models.PositiveIntegerField("height")
     size = models.PositiveBigIntegerField("size in bytes")
     mime_type = models.CharField("MIME type", max_length=50)
+    is_private = models.BooleanField(
+        "private",
+        default=False,
+        help_text="Only staff see it; its URLs are signed and expire.",
+    )
+    blurhash = models.CharField("BlurHash", max_length=64, blank=True)
+    dominant_color = models.CharField("dominant colour", max_length=7, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -90,11 +99,15 @@ class Image(models.Model):
     def storage_name(self, filename: str, *, variant: str) -> str:
         """Server-chosen storage path: ``images/<uuid>.<ext>`` or ``images/xs/<uuid>.<ext>``.
 
+        Private images live under ``private/``, which both storages sign.
+
         The client's filename only contributes its extension, so names never
         collide and never carry user text into URLs.
         """
         suffix = PurePosixPath(filename).suffix.lower()
         folder = f"images/{variant}" if variant else "images"
+        if self.is_private:
+            folder = f"{PRIVATE_PREFIX}{folder}"
         return f"{folder}/{self.id.hex}{suffix}"
 
     def stored_names(self) -> list[str]:

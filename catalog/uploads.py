@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+import blurhash
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
@@ -101,8 +102,17 @@ def inspect_image(file: File) -> InspectedImage:
     return InspectedImage(width, height, fmt, mime_type, extension, file.size)
 
 
-def make_small_variant(file: File) -> ContentFile:
-    """Render the ``image_xs`` variant: fits in SMALL_VARIANT_SIZE, EXIF applied and stripped."""
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """What is made from the upload once: the small variant and the placeholder."""
+
+    small: ContentFile
+    blurhash: str
+    dominant_color: str
+
+
+def derive(file: File) -> Derived:
+    """Render the ``image_xs`` variant (EXIF applied and stripped) and the placeholder."""
     box = catalog_setting("SMALL_VARIANT_SIZE")
     file.seek(0)
     with PILImage.open(file) as img:
@@ -118,8 +128,24 @@ def make_small_variant(file: File) -> ContentFile:
         else:
             img.convert("RGB").save(buffer, "JPEG", quality=80, optimize=True)
             extension = ".jpg"
+        blur, colour = placeholder(img)
     file.seek(0)
-    return ContentFile(buffer.getvalue(), name=f"small{extension}")
+    return Derived(ContentFile(buffer.getvalue(), name=f"small{extension}"), blur, colour)
+
+
+def placeholder(img: PILImage.Image) -> tuple[str, str]:
+    """A BlurHash (4×3 components) and the most common colour, as ``#rrggbb``."""
+    tiny = img.convert("RGB")
+    tiny.thumbnail((32, 32), PILImage.Resampling.BOX)
+    quantized = tiny.quantize(colors=8)
+    _, index = max(quantized.getcolors())
+    red, green, blue = quantized.getpalette()[index * 3 : index * 3 + 3]
+    with warnings.catch_warnings():
+        # blurhash-python reads pixels with Image.getdata, deprecated in Pillow 13
+        # (removed in 14, which pyproject excludes until blurhash-python moves on).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        hashed = blurhash.encode(tiny.copy(), x_components=4, y_components=3)
+    return hashed, f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def default_name(filename: str | None) -> str:
@@ -134,12 +160,13 @@ def create_image(
     alt_text: str = "",
     name: str = "",
     product: Product | None = None,
+    is_private: bool = False,
 ) -> Image:
     """Validate and store ``file`` with its small variant; create the Image row.
 
     Raises ValidationError for a bad upload, with nothing stored.
     """
-    image = Image(name=name, alt_text=alt_text, created_by=created_by)
+    image = Image(name=name, alt_text=alt_text, created_by=created_by, is_private=is_private)
     save_new_image(image, file, product=product)
     return image
 
@@ -154,7 +181,9 @@ def save_new_image(image: Image, file: File, *, product: Product | None = None) 
     image.width, image.height = inspected.width, inspected.height
     image.size, image.mime_type = inspected.size, inspected.mime_type
     image.full_clean(exclude=["image", "image_xs"])
-    small = make_small_variant(file)
+    derived = derive(file)
+    small = derived.small
+    image.blurhash, image.dominant_color = derived.blurhash, derived.dominant_color
     storage = image.image.storage
     # upload_to names the files from the row's UUID; only the extension given
     # here counts, and it comes from the decoded format. Both files go

@@ -37,6 +37,8 @@ class MediaStoreSettings(TypedDict):
     DEFAULT_QUALITY: int
     # Key for the local CDN's URL signatures; None derives one from SECRET_KEY.
     SIGNING_KEY: str | None
+    # Lifetime, in seconds, of the signed URLs of private files.
+    SIGNED_URL_EXPIRE: int
     # Named transformations, usable as ``n-<name>`` in URLs and ``preset`` in GraphQL.
     # With ImageKit, define the same names in its dashboard.
     PRESETS: dict[str, str]
@@ -45,12 +47,17 @@ class MediaStoreSettings(TypedDict):
     PUBLIC_PRESETS: tuple[str, ...] | None
 
 
+# Stored names under this prefix are private: their URLs, originals included,
+# are always signed with an expiry, on both backends.
+PRIVATE_PREFIX = "private/"
+
 Option = Literal[
     "MAX_OUTPUT_SIDE",
     "MAX_SOURCE_PIXELS",
     "RENDITION_CACHE_DIR",
     "DEFAULT_QUALITY",
     "SIGNING_KEY",
+    "SIGNED_URL_EXPIRE",
     "PRESETS",
     "PUBLIC_PRESETS",
 ]
@@ -61,6 +68,7 @@ DEFAULTS: MediaStoreSettings = {
     "RENDITION_CACHE_DIR": None,
     "DEFAULT_QUALITY": 80,
     "SIGNING_KEY": None,
+    "SIGNED_URL_EXPIRE": 3600,
     "PRESETS": {
         "thumbnail": "w-150,h-150",
         "card": "w-400,h-300",
@@ -69,7 +77,7 @@ DEFAULTS: MediaStoreSettings = {
     "PUBLIC_PRESETS": None,
 }
 
-_POSITIVE_INTS = ("MAX_OUTPUT_SIDE", "MAX_SOURCE_PIXELS", "DEFAULT_QUALITY")
+_POSITIVE_INTS = ("MAX_OUTPUT_SIDE", "MAX_SOURCE_PIXELS", "DEFAULT_QUALITY", "SIGNED_URL_EXPIRE")
 
 
 @functools.cache

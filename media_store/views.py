@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import posixpath
 import tempfile
 from contextlib import suppress
 from pathlib import Path, PurePosixPath
@@ -26,7 +27,12 @@ from django.utils.http import content_disposition_header, http_date
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from media_store.conf import media_store_settings, rendition_cache_dir, signing_key
+from media_store.conf import (
+    PRIVATE_PREFIX,
+    media_store_settings,
+    rendition_cache_dir,
+    signing_key,
+)
 from media_store.exceptions import InvalidTransformationError
 from media_store.grammar import Transformation, parse
 from media_store.presets import expand, only_public_presets
@@ -76,12 +82,14 @@ def serve(request: HttpRequest, path: str, chain: str | None = None) -> HttpResp
             negotiated = negotiate(transformation, _accept(request))
     except (InvalidTransformationError, UnsupportedTransformationError) as e:
         return _plain(400, _describe(e, e.key))
-    if negotiated is not None and not only_public_presets(requested):
+    # normpath: "a/../private/x" must not slip past the prefix check.
+    private = posixpath.normpath(path).startswith(PRIVATE_PREFIX)
+    if private or (negotiated is not None and not only_public_presets(requested)):
         # Rendering costs CPU: only URLs this server signed (or public presets) get it.
         try:
             verify(_signed_target(request), signing_key())
         except SignatureError as e:
-            return _plain(403, f"{e} Transformation URLs must come from the API.")
+            return _plain(403, f"{e} Use the URL the API gave you.")
 
     source = _source_path(path)
     if source is None:

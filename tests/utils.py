@@ -30,6 +30,16 @@ def graphql_data(client: Client, query: str, variables: dict | None = None, **he
     return body["data"]
 
 
+def product_images_query(selection: str) -> str:
+    """``{ products { edges { node { images { <selection> } } } } }``."""
+    return f"{{ products {{ edges {{ node {{ images {{ {selection} }} }} }} }} }}"
+
+
+def nodes(connection: dict) -> list[dict]:
+    """The nodes of a Relay connection's ``edges { node }``."""
+    return [edge["node"] for edge in connection["edges"]]
+
+
 def multipart_upload(
     client: Client,
     query: str,

@@ -9,15 +9,8 @@ from strawberry.types import Info
 from strawberry_django.permissions import HasPerm, IsAuthenticated
 
 from catalog import models
-from catalog.graphql.types import CategoryType, ImageType, ProductType
+from catalog.graphql.types import ImageType
 from catalog.uploads import create_image
-
-
-@strawberry.type
-class Query:
-    products: list[ProductType] = strawberry_django.field(description="All products.")
-    product: ProductType | None = strawberry_django.node(description="A product by its ID.")
-    categories: list[CategoryType] = strawberry_django.field(description="All categories.")
 
 
 def _product_for(info: Info, product_id: relay.GlobalID | None) -> models.Product | None:
@@ -56,12 +49,16 @@ class Mutation:
         info: Info,
         file: Upload,
         alt_text: str | None = "",
+        name: str | None = "",
         product_id: relay.GlobalID | None = None,
+        is_private: bool = False,
     ) -> ImageType:
         product = _product_for(info, product_id)
         return create_image(
             file=file,
             created_by=info.context.request.user,
             alt_text=alt_text or "",
+            name=name or "",
             product=product,
+            is_private=is_private,
         )

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+import strawberry
 import strawberry_django
-from django.db.models import Prefetch
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, QuerySet
 from strawberry import auto, relay
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from catalog import models
 from catalog.graphql.transforms import (
@@ -15,11 +20,40 @@ from catalog.graphql.transforms import (
 )
 
 
+def can_see_private(info: Info) -> bool:
+    user = info.context.request.user
+    return bool(user.is_authenticated and user.is_staff)
+
+
+def visible_images(queryset: QuerySet[models.Image], info: Info) -> QuerySet[models.Image]:
+    """Private images exist only for staff."""
+    return queryset if can_see_private(info) else queryset.filter(is_private=False)
+
+
+@strawberry_django.type(get_user_model(), name="User")
+class UserType(relay.Node):
+    """A user, public fields only."""
+
+    username: auto
+
+    @strawberry_django.field(only=["first_name", "last_name"], description="Full name.")
+    def name(self) -> str:
+        return self.get_full_name()
+
+
 @strawberry_django.type(models.Category, name="Category")
 class CategoryType(relay.Node):
     name: auto
     slug: auto
     parent: CategoryType | None
+
+
+@strawberry.type
+class ImagePlaceholder:
+    """What to show while the image loads, computed once at upload."""
+
+    blurhash: str = strawberry.field(description="A BlurHash string (4×3 components).")
+    dominant_color: str = strawberry.field(description="The most common colour, `#rrggbb`.")
 
 
 @strawberry_django.type(models.Image, name="Image")
@@ -28,6 +62,17 @@ class ImageType(relay.Node):
     alt_text: auto
     width: auto
     height: auto
+    size: int = strawberry_django.field(description="Size of the original, in bytes.")
+    mime_type: auto
+    is_private: bool = strawberry_django.field(
+        description="Only staff see it; its URLs are signed and expire."
+    )
+    created_at: datetime
+    created_by: UserType | None
+
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet, info: Info, **kwargs: Any) -> QuerySet:
+        return visible_images(queryset, info)
 
     @strawberry_django.field(
         only=["image"],
@@ -71,13 +116,35 @@ class ImageType(relay.Node):
         field = self.image_xs
         return field.storage.url(field.name)
 
+    @strawberry_django.field(only=["blurhash", "dominant_color"])
+    def placeholder(self) -> ImagePlaceholder | None:
+        if not self.blurhash:
+            return None
+        return ImagePlaceholder(blurhash=self.blurhash, dominant_color=self.dominant_color)
+
 
 @strawberry_django.type(models.ProductVariant, name="ProductVariant")
 class ProductVariantType(relay.Node):
     name: auto
     sku: auto
     price: Decimal
-    image: ImageType | None
+    product: ProductType
+
+    @strawberry_django.field(select_related=["image"], description="The variant's image.")
+    def image(self, info: Info) -> ImageType | None:
+        image = self.image
+        if image is not None and image.is_private and not can_see_private(info):
+            return None
+        return image
+
+
+def _ordered_images(info: Info) -> Prefetch:
+    # Ordering through the link table reuses the prefetch's own join, so an
+    # image shared by two products is not returned twice.
+    queryset = models.Image.objects.select_related("created_by").order_by(
+        "product_links__sort_order", "product_links__pk"
+    )
+    return Prefetch("images", queryset=visible_images(queryset, info), to_attr="ordered_images")
 
 
 @strawberry_django.type(models.Product, name="Product")
@@ -88,22 +155,26 @@ class ProductType(relay.Node):
     description: JSON = strawberry_django.field(description="Editor.js document.")
     category: CategoryType | None
     variants: list[ProductVariantType]
+    created_at: datetime
+    updated_at: datetime
 
     @strawberry_django.field(
-        prefetch_related=[
-            # Ordering through the link table reuses the prefetch's own join,
-            # so an image shared by two products is not returned twice.
-            Prefetch(
-                "images",
-                queryset=models.Image.objects.order_by(
-                    "product_links__sort_order", "product_links__pk"
-                ),
-                to_attr="ordered_images",
-            )
-        ],
-        description="The product's images, in display order.",
+        prefetch_related=[_ordered_images], description="The product's images, in display order."
     )
-    def images(self) -> list[ImageType]:
-        if hasattr(self, "ordered_images"):
-            return self.ordered_images
-        return list(self.images.order_by("product_links__sort_order", "product_links__pk"))
+    def images(self, info: Info) -> list[ImageType]:
+        return product_images(self, info)
+
+    @strawberry_django.field(
+        prefetch_related=[_ordered_images], description="The first image, if any."
+    )
+    def thumbnail(self, info: Info) -> ImageType | None:
+        images = product_images(self, info)
+        return images[0] if images else None
+
+
+def product_images(product: models.Product, info: Info) -> list[models.Image]:
+    """The product's visible images in order: prefetched, or queried once and kept."""
+    if not hasattr(product, "ordered_images"):
+        queryset = product.images.order_by("product_links__sort_order", "product_links__pk")
+        product.ordered_images = list(visible_images(queryset, info))
+    return product.ordered_images

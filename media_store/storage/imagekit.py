@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.functional import cached_property
 
+from media_store.conf import PRIVATE_PREFIX
 from media_store.exceptions import RemoteStorageError
 from media_store.grammar import Transformation
 from media_store.urlbuilder import UrlBuilder
@@ -163,6 +164,9 @@ class ImageKitStorage(Storage):
         prefix = f"{self.folder}/" if self.folder else ""
         return path.removeprefix(prefix)
 
+    def _is_private(self, name: str) -> bool:
+        return self.private_files or name.startswith(PRIVATE_PREFIX)
+
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
         if self.file_overwrite:
             # Names come from the app (UUIDs): checking for a clash would cost a
@@ -213,7 +217,7 @@ class ImageKitStorage(Storage):
                 folder=folder or "/",
                 use_unique_file_name=self.use_unique_file_name,
                 overwrite_file=True,
-                is_private_file=self.private_files,
+                is_private_file=self._is_private(name),
                 tags=list(self.tags) if self.tags else omit,
             )
         stored = self._name_from_path(response.file_path or f"{folder}/{response.name}")
@@ -325,7 +329,7 @@ class ImageKitStorage(Storage):
         """The CDN URL of ``name``; signed with an expiry for private files."""
         if not name:
             return ""
-        signed = self.private_files if private is None else private
+        signed = self._is_private(name) if private is None else private
         return self.url_builder.build(
             self._remote_path(name),
             transformation,
@@ -337,7 +341,7 @@ class ImageKitStorage(Storage):
     def _open(self, name: str, mode: str = "rb") -> File:
         if "w" in mode or "a" in mode or "+" in mode:
             raise ValueError("ImageKitStorage opens files for reading only; save() writes.")
-        url = self.transformed_url(name, private=self.private_files)
+        url = self.transformed_url(name)
         # Returned open to the caller, who closes it.
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_MEMORY)  # noqa: SIM115
         try:

@@ -20,7 +20,7 @@ from django.core.signals import setting_changed
 from django.utils.deconstruct import deconstructible
 from django.utils.functional import cached_property
 
-from media_store.conf import signing_key
+from media_store.conf import PRIVATE_PREFIX, get, signing_key
 from media_store.urlbuilder import UrlBuilder
 
 if TYPE_CHECKING:
@@ -129,13 +129,18 @@ class LocalMediaStorage(FileSystemStorage):
 
         ``http://127.0.0.1:8000/media/tr:w-120,f-webp/images/abc.jpg``. Raises
         SuspiciousFileOperation for a name that would leave the storage root.
-        ``private`` is accepted for parity with ImageKitStorage: every
-        transformation is signed here already, and originals are public.
+        Transformations are always signed; private files (names under
+        ``private/``, or ``private=True``) are signed with an expiry, originals too.
         """
+        name = self._normalise_name(name)
+        if private is None:
+            private = name.startswith(PRIVATE_PREFIX)
+        if private:
+            return self._url_builder.build(
+                name, transformation, expires_in=get("SIGNED_URL_EXPIRE")
+            )
         # Transformations are signed: the local CDN renders only what the API issued.
-        return self._url_builder.build(
-            self._normalise_name(name), transformation, signed=bool(transformation)
-        )
+        return self._url_builder.build(name, transformation, signed=bool(transformation))
 
     @staticmethod
     def _normalise_name(name: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from catalog.models import Category, Product
 
-QUERY = "{ products { name slug } }"
+QUERY = "{ products { edges { node { name slug } } } }"
 
 
 @pytest.mark.browser

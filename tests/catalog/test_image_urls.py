@@ -9,7 +9,7 @@ from PIL import Image as PILImage
 
 from catalog.models import Product
 from tests.catalog.factories import stored_image
-from tests.utils import graphql, graphql_data
+from tests.utils import graphql, graphql_data, product_images_query
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +17,8 @@ SITE = "http://127.0.0.1:8000"
 
 
 def image_field(client, selection: str) -> dict:
-    data = graphql_data(client, f"{{ products {{ images {{ {selection} }} }} }}")
-    return data["products"][0]["images"][0]
+    data = graphql_data(client, product_images_query(f"{selection}"))
+    return data["products"]["edges"][0]["node"]["images"][0]
 
 
 def chain_and_path(url: str) -> str:
@@ -139,7 +139,7 @@ def test_image_small_is_the_small_variant(client, image):
     ],
 )
 def test_image_url_bad_argument_is_an_error_naming_it(client, image, arguments, argument):
-    body = graphql(client, f"{{ products {{ images {{ url({arguments}) }} }} }}")
+    body = graphql(client, product_images_query(f"url({arguments})"))
 
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "INVALID_TRANSFORMATION", "argument": argument}
@@ -154,7 +154,7 @@ def test_image_url_bad_argument_is_an_error_naming_it(client, image, arguments, 
     ],
 )
 def test_image_srcset_bad_argument_is_an_error_naming_it(client, image, arguments, argument):
-    body = graphql(client, f"{{ products {{ images {{ srcset({arguments}) }} }} }}")
+    body = graphql(client, product_images_query(f"srcset({arguments})"))
 
     (error,) = body["errors"]
     assert error["extensions"]["argument"] == argument

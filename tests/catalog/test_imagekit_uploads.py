@@ -24,7 +24,7 @@ from catalog.uploads import create_image
 from media_store.grammar import parse
 from media_store.models import StoredFile
 from tests.conftest import make_image_bytes
-from tests.utils import graphql_data, multipart_upload
+from tests.utils import graphql_data, multipart_upload, product_images_query
 
 pytestmark = pytest.mark.django_db
 
@@ -263,10 +263,10 @@ def test_graphql_urls_point_at_imagekit(client, imagekit):
     image = upload_image((600, 400), product=product)
 
     data = graphql_data(
-        client, "{ products { images { url small: url(transform: {width: 90, format: PNG}) } } }"
+        client, product_images_query("url small: url(transform: {width: 90, format: PNG})")
     )
 
-    (item,) = data["products"][0]["images"]
+    (item,) = data["products"]["edges"][0]["node"]["images"]
     assert item["url"] == f"{imagekit.url_endpoint}/catalog/{image.image.name}"
     assert (fetch(item["small"]).format, fetch(item["small"]).size) == ("PNG", (90, 60))
 

@@ -7,17 +7,20 @@ from strawberry.relay import to_base64
 
 from catalog.models import Category, Product
 from tests.catalog.factories import product_with_images, stored_image
-from tests.utils import graphql, graphql_data
+from tests.utils import graphql, graphql_data, nodes, product_images_query
 
 pytestmark = pytest.mark.django_db
 
 PRODUCTS = """
 {
-  products {
-    id name slug summary description
-    category { name slug }
-    images { id name altText width height url small: url(transform: {width: 100}) }
-    variants { sku price image { id url(transform: {width: 60, format: WEBP}) } }
+  products(first: 50) {
+    totalCount
+    edges { node {
+      id name slug summary description
+      category { name slug }
+      images { id name altText width height url small: url(transform: {width: 100}) }
+      variants { sku price image { id url(transform: {width: 60, format: WEBP}) } }
+    } }
   }
 }
 """
@@ -36,7 +39,7 @@ def test_products_returns_images_in_display_order(client):
 
     data = graphql_data(client, PRODUCTS)
 
-    assert [i["name"] for i in data["products"][0]["images"]] == ["back", "front", "side"]
+    assert [i["name"] for i in nodes(data["products"])[0]["images"]] == ["back", "front", "side"]
 
 
 def test_products_shared_image_is_listed_once_per_product(client):
@@ -46,7 +49,7 @@ def test_products_shared_image_is_listed_once_per_product(client):
 
     data = graphql_data(client, PRODUCTS)
 
-    assert [[i["name"] for i in p["images"]] for p in data["products"]] == [["shared"]] * 2
+    assert [[i["name"] for i in p["images"]] for p in nodes(data["products"])] == [["shared"]] * 2
 
 
 def test_products_fields_and_urls(client):
@@ -56,7 +59,7 @@ def test_products_fields_and_urls(client):
 
     data = graphql_data(client, PRODUCTS)
 
-    (item,) = data["products"]
+    (item,) = nodes(data["products"])
     assert item["id"] == to_base64("Product", product.pk)
     assert item["category"] == {"name": "Lights", "slug": "lights"}
     (img,) = item["images"]
@@ -96,7 +99,7 @@ def test_products_query_count_is_constant(client, count):
     with CaptureQueriesContext(connection) as queries:
         data = graphql_data(client, PRODUCTS)
 
-    assert len(data["products"]) == count
+    assert len(nodes(data["products"])) == count
     # products + category (joined), images, variants (+ their image joined)
     assert len(queries) == 3, [q["sql"] for q in queries]
 
@@ -112,7 +115,7 @@ def test_products_query_count_is_constant(client, count):
 def test_url_out_of_range_argument_is_an_error_naming_it(client, transform, argument):
     product_with_images(1, images=1)
 
-    body = graphql(client, f"{{ products {{ images {{ url(transform: {transform}) }} }} }}")
+    body = graphql(client, product_images_query(f"url(transform: {transform})"))
 
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "INVALID_TRANSFORMATION", "argument": argument}

@@ -9,7 +9,7 @@ from strawberry.relay import to_base64
 
 from catalog.models import Image, Product, ProductImage
 from tests.conftest import make_image_bytes
-from tests.utils import graphql_data, multipart_upload
+from tests.utils import graphql_data, multipart_upload, product_images_query
 
 pytestmark = pytest.mark.django_db
 
@@ -226,10 +226,10 @@ def test_upload_image_url_serves_transformed_webp(csrf_client, client, editor_to
 
     data = graphql_data(
         client,
-        "{ products { images { url(transform: {width: 120, format: WEBP}) } } }",
+        product_images_query("url(transform: {width: 120, format: WEBP})"),
     )
 
-    url = data["products"][0]["images"][0]["url"]
+    url = data["products"]["edges"][0]["node"]["images"][0]["url"]
     assert "/tr:w-120,f-webp/" in url
     response = client.get(url.removeprefix("http://127.0.0.1:8000"))
     assert response.status_code == 200
