@@ -4,8 +4,8 @@ import strawberry
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from catalog.graphql.mutations import Mutation as CatalogMutation
 from catalog.graphql.queries import Query as CatalogQuery
-from catalog.graphql.schema import Mutation as CatalogMutation
 
 Query = merge_types("Query", (CatalogQuery,))
 Mutation = merge_types("Mutation", (CatalogMutation,))
