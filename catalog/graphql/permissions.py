@@ -31,14 +31,14 @@ def instance_for(
     global_id: relay.GlobalID, model: type[M], field: str, type_name: str | None = None
 ) -> M:
     """The row a global ID names, or a ValidationError on ``field`` (codes invalid, not_found)."""
-    expected = type_name or model.__name__
-    if global_id.type_name != expected:
+    label = model._meta.verbose_name
+    if global_id.type_name != (type_name or model.__name__):
         raise ValidationError(
-            {field: ValidationError(f"This ID is not a {expected}'s ID.", code="invalid")}
+            {field: ValidationError(f"This ID is not a {label}'s ID.", code="invalid")}
         )
     instance = model._default_manager.filter(pk=global_id.node_id).first()
     if instance is None:
         raise ValidationError(
-            {field: ValidationError(f"No {expected} has this ID.", code="not_found")}
+            {field: ValidationError(f"No {label} has this ID.", code="not_found")}
         )
     return instance
