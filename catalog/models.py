@@ -96,8 +96,11 @@ class Image(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def storage_name(self, filename: str, *, variant: str) -> str:
+    def storage_name(self, filename: str, *, variant: str, revision: str = "") -> str:
         """Server-chosen storage path: ``images/<uuid>.<ext>`` or ``images/xs/<uuid>.<ext>``.
+
+        A replaced file gets a ``-<revision>`` suffix: a new name, so CDN caches
+        never serve the old bytes and the old file can be deleted after commit.
 
         Private images live under ``private/``, which both storages sign.
 
@@ -108,7 +111,8 @@ class Image(models.Model):
         folder = f"images/{variant}" if variant else "images"
         if self.is_private:
             folder = f"{PRIVATE_PREFIX}{folder}"
-        return f"{folder}/{self.id.hex}{suffix}"
+        stem = f"{self.id.hex}-{revision}" if revision else self.id.hex
+        return f"{folder}/{stem}{suffix}"
 
     def stored_names(self) -> list[str]:
         return [f.name for f in (self.image, self.image_xs) if f]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -22,6 +23,7 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from catalog.conf import catalog_setting
 from catalog.models import Image, Product
+from catalog.signals import delete_files_on_commit
 from media_store.exceptions import RemoteStorageError
 
 logger = logging.getLogger(__name__)
@@ -176,26 +178,59 @@ def save_new_image(image: Image, file: File, *, product: Product | None = None) 
 
     If the row cannot be written, the stored files are deleted again.
     """
-    inspected = inspect_image(file)
     image.name = image.name or default_name(getattr(file, "name", None))
+    stored = _store(image, file, exclude_clean=["image", "image_xs"])
+    try:
+        with transaction.atomic():
+            image.save(force_insert=True)
+            if product is not None:
+                product.append_image(image)
+    except BaseException:
+        _discard(image.image.storage, stored)
+        raise
+
+
+def replace_image_file(image: Image, file: File) -> None:
+    """Store a new file for ``image`` under new names, with a new small variant and placeholder.
+
+    The old files are deleted once the transaction commits; if the row cannot
+    be updated, the new ones are deleted instead.
+    """
+    old = image.stored_names()
+    stored = _store(image, file, revision=secrets.token_hex(4))
+    try:
+        with transaction.atomic():
+            image.save()
+    except BaseException:
+        _discard(image.image.storage, stored)
+        raise
+    delete_files_on_commit(image.image.storage, old)
+
+
+def _store(
+    image: Image, file: File, *, revision: str = "", exclude_clean: list[str] | None = None
+) -> list[str]:
+    """Validate ``file``, fill the image's measured fields, store original and small variant.
+
+    Raises ValidationError (field ``file``) with nothing stored.
+    """
+    inspected = inspect_image(file)
     image.width, image.height = inspected.width, inspected.height
     image.size, image.mime_type = inspected.size, inspected.mime_type
-    image.full_clean(exclude=["image", "image_xs"])
+    image.full_clean(exclude=exclude_clean or ["image", "image_xs"])
     derived = derive(file)
-    small = derived.small
     image.blurhash, image.dominant_color = derived.blurhash, derived.dominant_color
     storage = image.image.storage
-    # upload_to names the files from the row's UUID; only the extension given
-    # here counts, and it comes from the decoded format. Both files go
-    # upstream together; save_many removes both if either fails.
+    names = [
+        image.storage_name(f"original{inspected.extension}", variant="", revision=revision),
+        image.storage_name(derived.small.name, variant="xs", revision=revision),
+    ]
+    # Both files go upstream together; save_many removes both if either fails.
     try:
         stored = storage.save_many(
             [
-                (
-                    image.image.field.generate_filename(image, f"original{inspected.extension}"),
-                    file,
-                ),
-                (image.image_xs.field.generate_filename(image, small.name), small),
+                (storage.generate_filename(names[0]), file),
+                (storage.generate_filename(names[1]), derived.small),
             ]
         )
     except RemoteStorageError as e:
@@ -203,15 +238,12 @@ def save_new_image(image: Image, file: File, *, product: Product | None = None) 
         raise ValidationError({"file": ValidationError(str(e), code="storage_unavailable")}) from e
     # Assigning names (not files) marks both fields as already stored.
     image.image, image.image_xs = stored
-    try:
-        with transaction.atomic():
-            image.save(force_insert=True)
-            if product is not None:
-                product.append_image(image)
-    except BaseException:
-        for name in stored:
-            try:
-                storage.delete(name)
-            except Exception:
-                logger.exception("Could not remove %s after a failed upload", name)
-        raise
+    return stored
+
+
+def _discard(storage, names: list[str]) -> None:
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:
+            logger.exception("Could not remove %s after a failed upload", name)

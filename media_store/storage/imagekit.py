@@ -174,6 +174,55 @@ class ImageKitStorage(Storage):
             return self._clean_name(name)[:max_length] if max_length else self._clean_name(name)
         return super().get_available_name(self._clean_name(name), max_length)
 
+    # --- browser uploads ------------------------------------------------------
+
+    DIRECT_UPLOAD_FOLDER = "uploads"
+
+    def upload_auth(self) -> dict[str, Any]:
+        """Parameters for one browser upload straight to ImageKit (valid 30 minutes).
+
+        The SDK signs a fresh token; the private key never leaves the server.
+        """
+        params = self.client.helper.get_authentication_parameters()
+        return {
+            **params,
+            "public_key": self.public_key,
+            "url_endpoint": self.url_endpoint,
+            "folder": self._remote_path(self.DIRECT_UPLOAD_FOLDER) + "/",
+        }
+
+    def adopt(self, file_id: str) -> str:
+        """Record a file uploaded straight to ImageKit; return its storage name.
+
+        Raises FileNotFoundError if the API does not know ``file_id``, and
+        SuspiciousFileOperation if it lies outside the direct-upload folder.
+        """
+        try:
+            with _translated("look up", file_id):
+                remote = self.client.files.get(file_id)
+        except RemoteStorageError as e:
+            if isinstance(e.__cause__, NotFoundError):
+                raise FileNotFoundError(f"ImageKit has no file {file_id!r}.") from e
+            raise
+        expected = self._remote_path(self.DIRECT_UPLOAD_FOLDER) + "/"
+        if not (remote.file_path or "").startswith(expected):
+            raise SuspiciousFileOperation(
+                f"File {file_id!r} is not in the direct-upload folder {expected}."
+            )
+        name = self._name_from_path(remote.file_path)
+        self._record(
+            Uploaded(
+                name=name,
+                file_id=remote.file_id,
+                size=int(remote.size or 0),
+                width=_int_or_none(remote.width),
+                height=_int_or_none(remote.height),
+                mime=remote.mime or _guess_mime(name),
+                is_private=bool(remote.is_private_file),
+            )
+        )
+        return name
+
     # --- saving -------------------------------------------------------------
 
     def _save(self, name: str, content: File) -> str:
