@@ -179,12 +179,17 @@ def _set_headers(response: HttpResponseBase, headers: dict[str, str]) -> None:
         response.headers[name] = value
 
 
-def _cache_key(source: Path, transformation: Transformation, variant: str) -> str:
-    stat = source.stat()
+def rendition_key(
+    name: str, stat: os.stat_result, transformation: Transformation, variant: str
+) -> str:
+    """The cache key of a rendition: source name and version, canonical chain, format.
+
+    Shared with the cached-rendition middleware, which must find what this view wrote.
+    """
     material = "\0".join(
         (
             str(RENDERER_VERSION),
-            source.relative_to(_storage_root()).as_posix(),
+            name,
             str(stat.st_mtime_ns),
             str(stat.st_size),
             str(transformation),
@@ -193,6 +198,11 @@ def _cache_key(source: Path, transformation: Transformation, variant: str) -> st
         )
     )
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _cache_key(source: Path, transformation: Transformation, variant: str) -> str:
+    name = source.relative_to(_storage_root()).as_posix()
+    return rendition_key(name, source.stat(), transformation, variant)
 
 
 def _serve_rendition(

@@ -435,3 +435,41 @@ def test_invalid_preset_setting_is_improperly_configured(settings):
 
     with pytest.raises(ImproperlyConfigured, match="'bad'"):
         conf.presets()
+
+
+# --- Cached renditions before the middleware stack ------------------------------
+
+
+def test_cached_hit_is_answered_by_the_middleware(client, photo, monkeypatch):
+    url = signed(f"/media/tr:w-40,f-webp/{photo}")
+    first = client.get(url)
+
+    def view_must_not_run(*args, **kwargs):
+        raise AssertionError("the view ran for a cached rendition")
+
+    monkeypatch.setattr(views, "_serve_rendition", view_must_not_run)
+    second = client.get(url)
+
+    assert second.status_code == 200
+    assert second["Content-Type"] == "image/webp"
+    assert second["ETag"] == first["ETag"]
+    assert second["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert body(second) == body(first)
+    assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+
+def test_cached_rendition_still_needs_its_signature(client, photo):
+    client.get(signed(f"/media/tr:w-40/{photo}"))
+
+    assert client.get(f"/media/tr:w-40/{photo}").status_code == 403
+    assert client.get(f"/media/tr:w-40/{photo}?ik-s=0000").status_code == 403
+
+
+def test_cached_rendition_of_replaced_source_is_not_served(client, photo, media_root):
+    url = signed(f"/media/tr:w-10/{photo}")
+    client.get(url)
+    source = Path(media_root) / photo
+    source.write_bytes(image_bytes((200, 100)))
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+
+    assert decode(client.get(url)).size == (10, 5)
