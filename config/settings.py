@@ -166,3 +166,21 @@ LOGGING = {
     # httpx logs every request of the ImageKit SDK at INFO.
     "loggers": {"httpx": {"level": "WARNING"}},
 }
+
+# --- GraphQL ---------------------------------------------------------------
+
+# Safety limits of the API; their meaning and the cost model are documented in
+# config.graphql_limits. Refused queries get an error naming the option.
+GRAPHQL = {
+    "MAX_DEPTH": env.int("GRAPHQL_MAX_DEPTH", default=10),
+    "MAX_ALIASES": env.int("GRAPHQL_MAX_ALIASES", default=40),
+    "MAX_TOKENS": env.int("GRAPHQL_MAX_TOKENS", default=5000),
+    "MAX_COST": env.int("GRAPHQL_MAX_COST", default=20_000),
+    "DEFAULT_PAGE_SIZE": env.int("GRAPHQL_DEFAULT_PAGE_SIZE", default=20),
+    "MAX_PAGE_SIZE": env.int("GRAPHQL_MAX_PAGE_SIZE", default=100),
+    "DEFAULT_LIST_SIZE": env.int("GRAPHQL_DEFAULT_LIST_SIZE", default=10),
+    # Unexpected errors read "Unexpected error." (the traceback is logged).
+    "MASK_ERRORS": env.bool("GRAPHQL_MASK_ERRORS", default=True),
+    # Turn off in production to refuse `__schema` and `__type` queries.
+    "INTROSPECTION": env.bool("GRAPHQL_INTROSPECTION", default=True),
+}

@@ -1,0 +1,29 @@
+"""Safety limits of the GraphQL API, configured by ``settings.GRAPHQL``.
+
+``config.schema`` installs :class:`QueryLimits` and :class:`MaskUnexpectedErrors`;
+options and defaults are in :mod:`config.graphql_limits.conf`, the cost model in
+:mod:`config.graphql_limits.measure`.
+"""
+
+from config.graphql_limits.conf import DEFAULTS, GraphQLSettings, get, graphql_settings
+from config.graphql_limits.extensions import (
+    ErrorCode,
+    MaskUnexpectedErrors,
+    QueryLimits,
+    should_mask_error,
+)
+from config.graphql_limits.measure import Measure, Sizes, measure_operation
+
+__all__ = [
+    "DEFAULTS",
+    "ErrorCode",
+    "GraphQLSettings",
+    "MaskUnexpectedErrors",
+    "Measure",
+    "QueryLimits",
+    "Sizes",
+    "get",
+    "graphql_settings",
+    "measure_operation",
+    "should_mask_error",
+]
