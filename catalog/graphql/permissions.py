@@ -36,7 +36,13 @@ def instance_for(
         raise ValidationError(
             {field: ValidationError(f"This ID is not a {label}'s ID.", code="invalid")}
         )
-    instance = model._default_manager.filter(pk=global_id.node_id).first()
+    try:
+        instance = model._default_manager.filter(pk=global_id.node_id).first()
+    except (TypeError, ValueError, ValidationError) as e:
+        # The primary key refused the key part ("abc" for an integer or a UUID key).
+        raise ValidationError(
+            {field: ValidationError(f"This ID is not a {label}'s ID.", code="invalid")}
+        ) from e
     if instance is None:
         raise ValidationError(
             {field: ValidationError(f"No {label} has this ID.", code="not_found")}

@@ -34,7 +34,7 @@ DELETE_IMAGE = """
 mutation Delete($id: ID!) {
   deleteImage(id: $id) {
     __typename
-    ... on DeletedImage { id }
+    ... on DeletedNode { id }
     ... on OperationInfo { messages { kind field code message } }
   }
 }
@@ -181,7 +181,7 @@ def test_delete_image_removes_row_and_files(client, auth, media_root):
 
     data = graphql_data(client, DELETE_IMAGE, {"id": gid(image)}, **auth)
 
-    assert data["deleteImage"] == {"__typename": "DeletedImage", "id": gid(image)}
+    assert data["deleteImage"] == {"__typename": "DeletedNode", "id": gid(image)}
     assert not Image.objects.exists()
     assert product.images.count() == 0
     assert stored(media_root) == set()

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from catalog import models
 from catalog.direct_uploads import direct_upload_storage, register_uploaded_image
+from catalog.graphql.inputs import DeletedNode
 from catalog.graphql.permissions import instance_for, requires
 from catalog.graphql.types import ImageType
 from catalog.uploads import create_image, replace_image_file
@@ -24,11 +25,6 @@ class ImageUploadAuth:
     public_key: str
     url_endpoint: str
     folder: str = strawberry.field(description="Upload into this folder: others are refused.")
-
-
-@strawberry.type
-class DeletedImage:
-    id: relay.GlobalID
 
 
 @strawberry.type
@@ -95,11 +91,11 @@ class ImageMutation:
         extensions=requires("catalog.delete_image"),
         description="Delete an image; its files are deleted after commit.",
     )
-    def delete_image(self, info: Info, id: relay.GlobalID) -> DeletedImage:
+    def delete_image(self, info: Info, id: relay.GlobalID) -> DeletedNode:
         image = instance_for(id, models.Image, "id")
         with transaction.atomic():
             image.delete()
-        return DeletedImage(id=id)
+        return DeletedNode(id=id)
 
     @strawberry_django.mutation(
         handle_django_errors=True,
