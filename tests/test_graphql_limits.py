@@ -243,8 +243,8 @@ def test_introspection_on_by_default(client, db):
     assert data["__schema"]["queryType"]["name"] == "Query"
 
 
-def test_introspection_graphiql_query_within_limits():
-    # Validated, not executed: the IDE's query must not trip a limit.
+def test_introspection_graphiql_query_within_limits(client, db):
+    # The query GraphiQL sends when it opens must pass every limit and run.
     query = get_introspection_query(
         descriptions=True,
         specified_by_url=True,
@@ -255,6 +255,7 @@ def test_introspection_graphiql_query_within_limits():
     document = parse(query, max_tokens=DEFAULTS["MAX_TOKENS"])
 
     assert validate(schema._schema, document, [limits_rule(graphql_settings(), None)]) == []
+    assert graphql_data(client, query)["__schema"]["mutationType"]["name"] == "Mutation"
 
 
 @pytest.mark.parametrize("query", [INTROSPECTION, TYPE_INTROSPECTION])
