@@ -61,3 +61,45 @@ def multipart_upload(
         },
         headers=headers,
     )
+
+
+# --- Mutations -------------------------------------------------------------------
+
+ERROR_FIELDS = "... on OperationInfo { messages { kind field code message } }"
+
+
+def user_with(django_user_model, *codenames: str):
+    """A user holding the given catalog permissions (by codename)."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("-".join(codenames) or "nobody")
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames)
+    )
+    return user
+
+
+def auth(user) -> dict:
+    """Headers authenticating as ``user`` with a fresh API token."""
+    from accounts.models import ApiToken
+
+    return {"Authorization": f"Bearer {ApiToken.objects.create_token(user)[1]}"}
+
+
+def errors(result: dict) -> list[tuple[str | None, str | None]]:
+    """(field, code) of each message of an OperationInfo result."""
+    assert result["__typename"] == "OperationInfo", result
+    return [(m["field"], m["code"]) for m in result["messages"]]
+
+
+def gid(instance) -> str:
+    """The global ID of a model instance."""
+    from strawberry.relay import to_base64
+
+    return to_base64(type(instance).__name__, instance.pk)
+
+
+def run(client: Client, document: str, variables: dict, headers: dict | None = None) -> dict:
+    """The one root field's result of a mutation document."""
+    data = graphql_data(client, document, variables, **(headers or {}))
+    return next(iter(data.values()))

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 from strawberry.relay import to_base64
 
-from accounts.models import ApiToken
 from catalog.models import Category, Product
-from tests.utils import graphql_data
+from tests.utils import ERROR_FIELDS, auth, errors, gid, run, user_with
 
 pytestmark = pytest.mark.django_db
 
 CATEGORY_FIELDS = "id name slug parent { slug }"
-ERROR_FIELDS = "... on OperationInfo { messages { kind field code message } }"
 
 CREATE_CATEGORY = f"""
 mutation Create($input: CategoryInput!) {{
@@ -38,32 +35,6 @@ mutation Delete($id: ID!) {{
 """
 
 CATEGORY_PERMISSIONS = ("add_category", "change_category", "delete_category")
-
-
-def user_with(django_user_model, *codenames: str):
-    user = django_user_model.objects.create_user("-".join(codenames) or "nobody")
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames)
-    )
-    return user
-
-
-def auth(user) -> dict:
-    return {"Authorization": f"Bearer {ApiToken.objects.create_token(user)[1]}"}
-
-
-def errors(result: dict) -> list[tuple[str | None, str | None]]:
-    assert result["__typename"] == "OperationInfo", result
-    return [(m["field"], m["code"]) for m in result["messages"]]
-
-
-def gid(instance) -> str:
-    return to_base64(type(instance).__name__, instance.pk)
-
-
-def run(client, document: str, variables: dict, headers: dict | None = None) -> dict:
-    data = graphql_data(client, document, variables, **(headers or {}))
-    return next(iter(data.values()))
 
 
 @pytest.fixture

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 from strawberry.relay import to_base64
 
-from accounts.models import ApiToken
 from catalog.models import Category, Image, Product, ProductImage, ProductVariant
 from tests.catalog.factories import product_with_images, stored_image
-from tests.utils import graphql_data
+from tests.utils import ERROR_FIELDS, auth, errors, gid, run, user_with
 
 pytestmark = pytest.mark.django_db
 
 PRODUCT_FIELDS = "id name slug summary description category { slug } images { name }"
-ERROR_FIELDS = "... on OperationInfo { messages { kind field code message } }"
 
 CREATE_PRODUCT = f"""
 mutation Create($input: ProductInput!) {{
@@ -64,27 +61,6 @@ mutation Remove($productId: ID!, $imageId: ID!) {{
 PRODUCT_PERMISSIONS = ("add_product", "change_product", "delete_product")
 
 
-def user_with(django_user_model, *codenames: str):
-    user = django_user_model.objects.create_user("-".join(codenames) or "nobody")
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames)
-    )
-    return user
-
-
-def auth(user) -> dict:
-    return {"Authorization": f"Bearer {ApiToken.objects.create_token(user)[1]}"}
-
-
-def errors(result: dict) -> list[tuple[str | None, str | None]]:
-    assert result["__typename"] == "OperationInfo", result
-    return [(m["field"], m["code"]) for m in result["messages"]]
-
-
-def gid(instance) -> str:
-    return to_base64(type(instance).__name__, instance.pk)
-
-
 def image_names(product: Product) -> list[str]:
     return [link.image.name for link in product.product_images.select_related("image")]
 
@@ -98,11 +74,6 @@ def manager(django_user_model):
 @pytest.fixture
 def headers(manager) -> dict:
     return auth(manager)
-
-
-def run(client, document: str, variables: dict, headers: dict | None = None) -> dict:
-    data = graphql_data(client, document, variables, **(headers or {}))
-    return next(iter(data.values()))
 
 
 def test_create_product_saves_it_with_its_creator(client, manager, headers):

@@ -5,18 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Permission
 from strawberry.relay import to_base64
 
-from accounts.models import ApiToken
 from catalog.models import Product, ProductVariant
 from tests.catalog.factories import product_with_images, stored_image
-from tests.utils import graphql_data
+from tests.utils import ERROR_FIELDS, auth, errors, gid, run, user_with
 
 pytestmark = pytest.mark.django_db
 
 VARIANT_FIELDS = "id name sku price image { name } product { slug }"
-ERROR_FIELDS = "... on OperationInfo { messages { kind field code message } }"
 
 CREATE_VARIANT = f"""
 mutation Create($input: VariantInput!) {{
@@ -41,32 +38,6 @@ mutation Delete($id: ID!) {{
 """
 
 VARIANT_PERMISSIONS = ("add_productvariant", "change_productvariant", "delete_productvariant")
-
-
-def user_with(django_user_model, *codenames: str):
-    user = django_user_model.objects.create_user("-".join(codenames) or "nobody")
-    user.user_permissions.add(
-        *Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames)
-    )
-    return user
-
-
-def auth(user) -> dict:
-    return {"Authorization": f"Bearer {ApiToken.objects.create_token(user)[1]}"}
-
-
-def errors(result: dict) -> list[tuple[str | None, str | None]]:
-    assert result["__typename"] == "OperationInfo", result
-    return [(m["field"], m["code"]) for m in result["messages"]]
-
-
-def gid(instance) -> str:
-    return to_base64(type(instance).__name__, instance.pk)
-
-
-def run(client, document: str, variables: dict, headers: dict | None = None) -> dict:
-    data = graphql_data(client, document, variables, **(headers or {}))
-    return next(iter(data.values()))
 
 
 @pytest.fixture
