@@ -33,12 +33,13 @@ class SignedTarget:
     signature: str | None
 
 
-def split_target(path: str, query_string: str) -> SignedTarget:
+def split_target(path: str, query_string: str, *, encoded: bool = False) -> SignedTarget:
     """Split a request into its signed text and its signature parameters.
 
-    ``path`` is the decoded path after the endpoint's path (no leading "/"),
-    ``query_string`` the raw query. The path is re-encoded exactly as the
-    builder encodes it, so ``decode`` then ``encode`` gives back what was signed.
+    ``path`` is the path after the endpoint's path (no leading "/"),
+    ``query_string`` the raw query. A decoded path is re-encoded exactly as the
+    builder encodes it, so ``decode`` then ``encode`` gives back what was signed;
+    an ``encoded`` (raw) path is taken as it is.
     """
     kept, expiry, sig = [], None, None
     for part in query_string.split("&") if query_string else ():
@@ -48,7 +49,7 @@ def split_target(path: str, query_string: str) -> SignedTarget:
             sig = part[5:]
         else:
             kept.append(part)
-    target = quote(path, safe=PATH_SAFE)
+    target = path if encoded else quote(path, safe=PATH_SAFE)
     if kept:
         target = f"{target}?{'&'.join(kept)}"
     return SignedTarget(target, expiry, sig)
@@ -56,6 +57,10 @@ def split_target(path: str, query_string: str) -> SignedTarget:
 
 class SignatureError(ValueError):
     """A URL's signature is missing, wrong or expired."""
+
+
+class SignatureExpiredError(SignatureError):
+    """A URL's ``ik-t`` is in the past."""
 
 
 def verify(signed: SignedTarget, key: str, *, now: float | None = None) -> None:
@@ -66,7 +71,7 @@ def verify(signed: SignedTarget, key: str, *, now: float | None = None) -> None:
     if not expiry.isdigit():
         raise SignatureError("The URL's ik-t is not a timestamp.")
     if int(expiry) < (time.time() if now is None else now):
-        raise SignatureError("The URL has expired.")
+        raise SignatureExpiredError("The URL has expired.")
     expected = signature(signed.target + expiry, key)
     if not hmac.compare_digest(expected, signed.signature):
         raise SignatureError("The URL's signature does not match.")

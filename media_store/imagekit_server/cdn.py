@@ -6,9 +6,6 @@ renderer (``media_store.rendering``); neither imports Django.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
@@ -17,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from media_store.imagekit_server.errors import ApiError
 from media_store.imagekit_server.serialize import URL_PATH_SAFE
+from media_store.signing import SignatureError, SignatureExpiredError, split_target, verify
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
@@ -25,7 +23,6 @@ if TYPE_CHECKING:
     from media_store.imagekit_server.store import FileRecord
 
 # The SDK signs URLs without ``ik-t`` with this expiry (lib/helper.py DEFAULT_TIMESTAMP).
-DEFAULT_EXPIRY = "9999999999"
 SIGNATURE_INVALID = "The signature in this URL is invalid. Build signed URLs with the private key."
 SIGNATURE_EXPIRED = "This signed URL has expired (ik-t is in the past). Build a new one."
 PRIVATE_NEEDS_SIGNATURE = "This file is private: request it with a signed URL (ik-s)."
@@ -85,31 +82,22 @@ def _cache_headers(response: Response, record: FileRecord) -> Response:
 def _check_signature(app: ImageKitApp, request: Request) -> bool:
     """True for a valid ``ik-s``; False when there is none; ApiError 401 when invalid/expired.
 
-    Recomputes the SDK's signature (protocol notes, section 5): HMAC-SHA1 hex over
-    the raw path after ``<cdn_path>/`` plus the query without ik-t/ik-s, plus the expiry.
+    ImageKit checks the raw path after ``<cdn_path>/`` plus the query without
+    ik-t/ik-s, plus the expiry (protocol notes, section 5), as media_store.signing does.
     """
-    target = _raw_target(request)
-    raw_path, _, raw_query = target.partition("?")
-    params = raw_query.split("&") if raw_query else []
-    kept = [p for p in params if not p.startswith(("ik-s=", "ik-t="))]
-    signature = _last(params, "ik-s=")
-    if signature is None:
-        return False
-    expiry = _last(params, "ik-t=")
+    raw_path, _, raw_query = _raw_target(request).partition("?")
     prefix = app.config.cdn_path + "/"
     relative = raw_path[len(prefix) :] if raw_path.startswith(prefix) else raw_path
-    signed = relative + ("?" + "&".join(kept) if kept else "") + (expiry or DEFAULT_EXPIRY)
-    expected = hmac.new(app.config.private_key.encode(), signed.encode(), hashlib.sha1).hexdigest()
-    if not hmac.compare_digest(signature.lower(), expected):
-        raise ApiError(401, SIGNATURE_INVALID)
-    if expiry is not None and (not expiry.isdigit() or int(expiry) < time.time()):
-        raise ApiError(401, SIGNATURE_EXPIRED)
+    signed = split_target(relative, raw_query, encoded=True)
+    if signed.signature is None:
+        return False
+    try:
+        verify(signed, app.config.private_key)
+    except SignatureExpiredError as e:
+        raise ApiError(401, SIGNATURE_EXPIRED) from e
+    except SignatureError as e:
+        raise ApiError(401, SIGNATURE_INVALID) from e
     return True
-
-
-def _last(params: list[str], prefix: str) -> str | None:
-    values = [p[len(prefix) :] for p in params if p.startswith(prefix)]
-    return values[-1] if values else None
 
 
 def _raw_target(request: Request) -> str:
