@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from media_store.imagekit_server.app import ImageKitApp
     from media_store.imagekit_server.store import FileRecord
 
-# The SDK signs URLs without ``ik-t`` with this expiry (lib/helper.py DEFAULT_TIMESTAMP).
 SIGNATURE_INVALID = "The signature in this URL is invalid. Build signed URLs with the private key."
 SIGNATURE_EXPIRED = "This signed URL has expired (ik-t is in the past). Build a new one."
 PRIVATE_NEEDS_SIGNATURE = "This file is private: request it with a signed URL (ik-s)."
