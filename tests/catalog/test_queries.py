@@ -120,3 +120,25 @@ def test_url_out_of_range_argument_is_an_error_naming_it(client, transform, argu
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "INVALID_TRANSFORMATION", "argument": argument}
     assert argument in error["message"]
+
+
+NODE_LOOKUPS = """
+query Lookups($id: ID!) {
+  image(id: $id) { name }
+  node(id: $id) { id }
+  nodes(ids: [$id]) { id }
+}
+"""
+
+
+def test_private_image_is_found_by_id_only_for_staff(client, django_user_model):
+    secret = stored_image("secret", is_private=True)
+    variables = {"id": to_base64("Image", secret.pk)}
+
+    public = graphql_data(client, NODE_LOOKUPS, variables)
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    staff = graphql_data(client, NODE_LOOKUPS, variables)
+
+    assert public == {"image": None, "node": None, "nodes": [None]}
+    assert staff["image"] == {"name": "secret"}
+    assert staff["node"] == staff["nodes"][0] == {"id": variables["id"]}
