@@ -28,6 +28,8 @@ from media_store.exceptions import RemoteStorageError
 
 logger = logging.getLogger(__name__)
 
+ORIENTATION_TAG = 0x0112
+
 # Pillow format name → (MIME type, stored extension).
 ALLOWED_FORMATS = {
     "JPEG": ("image/jpeg", ".jpg"),
@@ -87,7 +89,11 @@ def inspect_image(file: File) -> InspectedImage:
                     )
                 fmt = img.format
                 img.load()  # decode every pixel: truncated files fail here
-                width, height = ImageOps.exif_transpose(img).size
+                width, height = img.size
+                # EXIF orientations 5-8 turn the image a quarter: swap the sides
+                # (without exif_transpose, which would copy every pixel).
+                if img.getexif().get(ORIENTATION_TAG, 1) in (5, 6, 7, 8):
+                    width, height = height, width
     except ValidationError:
         raise
     except (
@@ -119,7 +125,10 @@ def derive(file: File) -> Derived:
     file.seek(0)
     with PILImage.open(file) as img:
         if img.format == "JPEG":
-            img.draft("RGB", (box, box))  # decode large JPEGs at reduced scale
+            # Decode large JPEGs at reduced scale: ask for the size the
+            # thumbnail will have, so a 4:3 photo decodes at 1/4, not 1/2.
+            scale = box / max(img.size)
+            img.draft("RGB", (round(img.width * scale), round(img.height * scale)))
         img = ImageOps.exif_transpose(img)
         img.thumbnail((box, box), PILImage.Resampling.LANCZOS)
         has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info

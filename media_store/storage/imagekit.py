@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import File
 from django.core.files.storage import Storage
+from django.db import transaction
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.functional import cached_property
@@ -233,8 +234,8 @@ class ImageKitStorage(Storage):
     def save_many(self, items: Iterable[tuple[str, File]]) -> list[str]:
         """Upload several files concurrently; record them; return their names.
 
-        If any upload fails, the ones that succeeded are deleted again and the
-        error is raised.
+        If any upload fails, or recording them fails, every file uploaded here
+        is deleted again (and its record dropped) and the error is raised.
         """
         pairs = [(self.get_available_name(name), content) for name, content in items]
         with ThreadPoolExecutor(
@@ -247,12 +248,16 @@ class ImageKitStorage(Storage):
                 results.append(future.result())
             except Exception as e:
                 errors.append(e)
-        if errors:
+        try:
+            if errors:
+                raise errors[0]
+            with transaction.atomic():
+                for uploaded in results:
+                    self._record(uploaded)
+        except BaseException:
             for uploaded in results:
                 self._delete_remote(uploaded.file_id, uploaded.name)
-            raise errors[0]
-        for uploaded in results:
-            self._record(uploaded)
+            raise
         return [uploaded.name for uploaded in results]
 
     def _upload(self, name: str, content: File) -> Uploaded:

@@ -238,3 +238,16 @@ def test_upload_image_url_serves_transformed_webp(csrf_client, client, editor_to
     with PILImage.open(io.BytesIO(body)) as img:
         assert img.format == "WEBP"
         assert img.size == (120, 80)
+
+
+def test_upload_image_records_dimensions_after_exif_rotation(csrf_client, editor_token):
+    buffer = io.BytesIO()
+    exif = PILImage.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    PILImage.new("RGB", (400, 300), "#884422").save(buffer, "JPEG", exif=exif)
+
+    result = upload(csrf_client, buffer.getvalue(), **auth(editor_token))
+
+    assert (result["width"], result["height"]) == (300, 400)
+    with PILImage.open(Image.objects.get().image_xs.open()) as small:
+        assert small.size == (240, 320)

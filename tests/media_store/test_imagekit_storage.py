@@ -296,3 +296,20 @@ def test_large_upload_is_streamed_not_held_in_memory(tmp_path):
     # Ten times the body, about the same memory: buffers, not the file.
     assert large < 16 * 2**20, f"peak {large / 2**20:.1f} MiB for a 40 MiB upload"
     assert large < small + 4 * 2**20, f"{small / 2**20:.1f} → {large / 2**20:.1f} MiB"
+
+
+def test_save_many_record_failure_deletes_the_uploaded_files(storage, imagekit, monkeypatch):
+    def locked(self, uploaded):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(ImageKitStorage, "_record", locked)
+
+    with pytest.raises(RuntimeError, match="locked"):
+        storage.save_many(
+            [
+                ("images/r1.jpg", ContentFile(make_image_bytes())),
+                ("images/r2.jpg", ContentFile(make_image_bytes())),
+            ]
+        )
+
+    assert remote_paths(imagekit) == []
