@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from graphql import GraphQLError
 from strawberry import relay
 from strawberry.types import Info
+from strawberry_django.optimizer import optimize
 
 from catalog import models
 from catalog.graphql.connections import CatalogConnection
@@ -38,8 +39,11 @@ class Query:
         if id is not None:
             if id.type_name != "Product":
                 return None
-            return models.Product.objects.filter(pk=id.node_id).first()
-        return models.Product.objects.filter(slug=slug).first()
+            products = models.Product.objects.filter(pk=id.node_id)
+        else:
+            products = models.Product.objects.filter(slug=slug)
+        # Optimized like a list: the selection's relations are fetched with it.
+        return optimize(products, info).first()
 
     products: CatalogConnection[ProductType] = strawberry_django.connection(
         filters=ProductFilter, order=ProductOrder, description="Products, 20 a page by default."
@@ -59,5 +63,5 @@ class Query:
     categories: list[CategoryType] = strawberry_django.field(description="All categories.")
 
     @strawberry_django.field(description="A variant by its SKU.")
-    def variant(self, sku: str) -> ProductVariantType | None:
-        return models.ProductVariant.objects.filter(sku=sku).first()
+    def variant(self, info: Info, sku: str) -> ProductVariantType | None:
+        return optimize(models.ProductVariant.objects.filter(sku=sku), info).first()

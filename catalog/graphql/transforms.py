@@ -1,14 +1,21 @@
-"""GraphQL inputs for image transformations, turned into the media_store grammar."""
+"""GraphQL inputs for image transformations, turned into the media_store grammar.
+
+A listing asks for the same few sizes for every image, so everything here is
+cached by value: the input object strawberry builds from the arguments, and the
+chain built from it. Cached inputs are shared between calls and never mutated.
+"""
 
 from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.types.arguments import InputContext
 
 from media_store.conf import media_store_settings, presets
 from media_store.exceptions import InvalidTransformationError
@@ -87,6 +94,11 @@ class ImageTransformInput:
     grayscale: bool | None = strawberry.field(default=None, description="Grayscale.")
     sharpen: bool | None = strawberry.field(default=None, description="Sharpen.")
 
+    @functools.cached_property
+    def chain_values(self) -> tuple[tuple[str, Any], ...]:
+        """The set fields as ``(name, value)`` pairs in URL order: the cache key of its step."""
+        return _values(self)
+
 
 # The input's fields in the order their keys are written into URLs.
 FIELD_NAMES = tuple(field.name for field in dataclass_fields(ImageTransformInput))
@@ -95,7 +107,30 @@ GRAPHQL_NAMES = {
     or strawberry.utils.str_converters.to_camel_case(field.python_name)
     for field in ImageTransformInput.__strawberry_definition__.fields
 }
+PYTHON_NAMES = {graphql_name: name for name, graphql_name in GRAPHQL_NAMES.items()}
 DEFAULT_SRCSET_WIDTHS = (320, 640, 960, 1280, 1920)
+
+
+def _input_from_value(
+    cls: type[ImageTransformInput], value: Mapping[str, Any], context: InputContext
+) -> ImageTransformInput:
+    # graphql-core has already coerced every field (enums to members), and fills in
+    # the published `null` defaults, so the value is a flat mapping of hashables.
+    return _cached_input(cls, tuple(value.items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_input(
+    cls: type[ImageTransformInput], items: tuple[tuple[str, Any], ...]
+) -> ImageTransformInput:
+    return cls(**{PYTHON_NAMES[name]: value for name, value in items})
+
+
+# Strawberry's own conversion walks every field of the input on every resolver
+# call (17 fields, for each `url` of each image); this hook replaces it with one
+# cache lookup. It is strawberry's documented extension point for input types
+# that build their own value (StrawberryObjectDefinition.from_input).
+ImageTransformInput.__strawberry_definition__.from_input = _input_from_value
 
 
 def invalid(argument: str, message: str) -> GraphQLError:
@@ -120,13 +155,13 @@ def _values(transform: ImageTransformInput) -> tuple[tuple[str, Any], ...]:
     return tuple(values)
 
 
-def _step(values: tuple[tuple[str, Any], ...], argument: str) -> Step | None:
-    return _cached_step(values, argument, media_store_settings()["MAX_OUTPUT_SIDE"])
+def _max_side() -> int:
+    return media_store_settings()["MAX_OUTPUT_SIDE"]
 
 
 @functools.lru_cache(maxsize=1024)
 def _cached_step(values: tuple[tuple[str, Any], ...], argument: str, max_side: int) -> Step | None:
-    """One input's step, cached: a listing asks for the same sizes for every image."""
+    """One input's step; raises a GraphQLError naming the argument."""
     if not values:
         return None
     try:
@@ -145,10 +180,6 @@ def _cached_step(values: tuple[tuple[str, Any], ...], argument: str, max_side: i
     return step
 
 
-def transform_step(transform: ImageTransformInput | None, argument: str) -> Step | None:
-    return None if transform is None else _step(_values(transform), argument)
-
-
 def to_transformation(
     transform: ImageTransformInput | None = None,
     transforms: list[ImageTransformInput] | None = None,
@@ -160,26 +191,58 @@ def to_transformation(
     """
     if transform is not None and transforms is not None:
         raise invalid("transforms", "give either transform or transforms, not both.")
-    steps = []
-    if preset is not None:
-        if preset not in presets():
-            raise invalid("preset", f"no preset named {preset!r}; defined: {_preset_names()}.")
-        steps.append(preset_step(preset))
-    for index, item in enumerate(transforms or ()):
-        steps.append(transform_step(item, f"transforms[{index}]"))
-    steps.append(transform_step(transform, "transform"))
+    if preset is not None and preset not in presets():
+        raise invalid("preset", f"no preset named {preset!r}; defined: {_preset_names()}.")
+    return _cached_chain(
+        preset,
+        None if transforms is None else tuple(item.chain_values for item in transforms),
+        None if transform is None else transform.chain_values,
+        _max_side(),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_chain(
+    preset: str | None,
+    transforms: tuple[tuple[tuple[str, Any], ...], ...] | None,
+    transform: tuple[tuple[str, Any], ...] | None,
+    max_side: int,
+) -> Transformation | None:
+    # Keyed by value, so each size of a listing is built once, not once per image.
+    # The caller checks the preset against the settings; its step is just its name.
+    steps = [] if preset is None else [preset_step(preset)]
+    for index, values in enumerate(transforms or ()):
+        steps.append(_cached_step(values, f"transforms[{index}]", max_side))
+    if transform is not None:
+        steps.append(_cached_step(transform, "transform", max_side))
     chain = tuple(step for step in steps if step is not None)
     return Transformation(chain) if chain else None
 
 
 def srcset_transformations(
     transform: ImageTransformInput | None, widths: list[int] | None, image_width: int
-) -> list[tuple[int, Transformation]]:
+) -> tuple[tuple[int, Transformation], ...]:
     """One chain per width for a ``srcset``; widths beyond the image are left out.
 
     With both width and height in ``transform``, each entry keeps that aspect ratio.
     """
-    if transform is not None and transform.height is not None and transform.width is None:
+    return _cached_srcset(
+        None if transform is None else transform.chain_values,
+        None if widths is None else tuple(widths),
+        image_width,
+        _max_side(),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_srcset(
+    transform: tuple[tuple[str, Any], ...] | None,
+    widths: tuple[int, ...] | None,
+    image_width: int,
+    max_side: int,
+) -> tuple[tuple[int, Transformation], ...]:
+    base = dict(transform or ())
+    if "height" in base and "width" not in base:
         raise invalid(
             "transform.height",
             "srcset sets the width; give width too to fix the aspect ratio, or neither.",
@@ -189,15 +252,14 @@ def srcset_transformations(
         if width < 1:
             raise invalid("widths", f"widths must be positive, got {width}.")
     usable = [width for width in chosen if width <= image_width] or [min(chosen[0], image_width)]
-    base = dict(_values(transform)) if transform is not None else {}
     result = []
     for width in usable:
         values = {**base, "width": width}
-        if transform is not None and transform.width and transform.height:
-            values["height"] = max(1, round(width * transform.height / transform.width))
-        step = _step(tuple(values.items()), "transform")
+        if base.get("width") and base.get("height"):
+            values["height"] = max(1, round(width * base["height"] / base["width"]))
+        step = _cached_step(tuple(values.items()), "transform", max_side)
         result.append((width, Transformation((step,))))
-    return result
+    return tuple(result)
 
 
 def _preset_names() -> str:

@@ -1,0 +1,461 @@
+"""A product listing through GraphQL against a hand-written ORM + JSON view doing the same work.
+
+Run from the project root: ``.venv/bin/python bench/bench_listing.py`` (``--help`` for
+options). Everything runs in this process on a temporary SQLite database and MEDIA_ROOT:
+50 products × 4 images (rows only: building URLs never opens a file), 2 variants each
+with an image, one category.
+
+Both sides go through ``django.test.Client`` and the whole middleware stack: GraphQL
+gets the JSON POST of ``QUERY`` at ``/graphql/``; the hand-written view, mounted only by
+this script, returns the same JSON for a GET. Both responses must contain the same set
+of URLs, and be the same JSON (asserted), so the comparison is like for like. Calls
+alternate after one warm-up each; best and median ms per request, wall and CPU time of
+this thread, their ratio (goal GraphQL ≤ 1.5× the hand-written view) and each side's
+SQL query count. For reference, the time graphql-core alone takes to execute ``QUERY``
+over the finished response (default resolvers): the executor's own cost for this shape.
+``--profile N`` prints where N GraphQL requests spend their time (cProfile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import cProfile
+import json
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+# Run as a script, so the project root is not on sys.path yet.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PRODUCTS = 50
+IMAGES_PER_PRODUCT = 4
+VARIANTS_PER_PRODUCT = 2
+RATIO_GOAL = 1.5  # GraphQL / hand-written, at most
+
+QUERY = """
+{
+  products(first: 50) {
+    totalCount
+    edges { node {
+      id name slug
+      category { name }
+      thumbnail { url(transform: {width: 200}) }
+      images {
+        id altText width height
+        small: url(transform: {width: 100, format: WEBP})
+        medium: url(transform: {width: 400})
+        large: url(transform: {width: 1200, height: 800, crop: AT_MAX})
+        srcset(widths: [320, 640])
+        placeholder { blurhash dominantColor }
+        createdBy { username }
+      }
+      variants { sku price image { id url(transform: {width: 60}) } }
+    } }
+  }
+}
+"""
+
+# The same sizes as QUERY, in the grammar; the hand-written view parses them once.
+SIZES = {
+    "small": "w-100,f-webp",
+    "medium": "w-400",
+    "large": "w-1200,h-800,c-at_max",
+}
+THUMBNAIL = "w-200"
+VARIANT_IMAGE = "w-60"
+SRCSET_WIDTHS = (320, 640)
+
+LISTING_PATH = "/bench/listing/"
+
+# Filled by setup_django(): the bench-only urlconf is this module.
+urlpatterns: list[Any] = []
+
+
+# --- setup -----------------------------------------------------------------------------
+
+
+def setup_django(tmp: Path) -> None:
+    """Configure config.settings on temporary folders, start Django, migrate."""
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SECRET_KEY": "bench",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            "MEDIA_ROOT": str(tmp / "media"),
+            "MEDIA_RENDITION_CACHE_DIR": str(tmp / "renditions"),
+            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+            # Local storage only, whatever the caller's environment says.
+            "IMAGEKIT_PRIVATE_KEY": "",
+            "IMAGEKIT_PUBLIC_KEY": "",
+            "IMAGEKIT_URL_ENDPOINT": "",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+    from django.core.management import call_command
+    from django.urls import path
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+    from config.urls import urlpatterns as project_urls
+
+    urlpatterns[:] = [*project_urls, path(LISTING_PATH.strip("/") + "/", listing_view)]
+
+
+def make_catalog() -> None:
+    """50 products × 4 images, 2 variants each with an image, one category; rows only."""
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+
+    from catalog.models import Category, Image, Product, ProductImage, ProductVariant
+
+    owner = get_user_model().objects.create_user("photographer")
+    category = Category.objects.create(name="Lamps", slug="lamps")
+    products = Product.objects.bulk_create(
+        Product(name=f"Product {i:03d}", slug=f"product-{i}", category=category)
+        for i in range(PRODUCTS)
+    )
+    images, links, variants = [], [], []
+    for product in products:
+        made = []
+        for position in range(IMAGES_PER_PRODUCT):
+            image = Image(
+                name=f"{product.slug}-{position}",
+                alt_text=f"{product.name}, view {position + 1}",
+                width=1600,
+                height=1200,
+                size=245_000,
+                mime_type="image/jpeg",
+                blurhash="LEHV6nWB2yk8pyo0adR*.7kCMdnj",
+                dominant_color="#3366cc",
+                created_by=owner,
+            )
+            image.image = image.storage_name("photo.jpg", variant="")
+            image.image_xs = image.storage_name("photo.jpg", variant="xs")
+            made.append(image)
+            links.append(ProductImage(product=product, image=image, sort_order=position))
+        images += made
+        variants += [
+            ProductVariant(
+                product=product,
+                name=f"Size {size}",
+                sku=f"{product.slug}-{size}",
+                price=Decimal("19.90") + size,
+                image=made[size],
+            )
+            for size in range(VARIANTS_PER_PRODUCT)
+        ]
+    Image.objects.bulk_create(images)
+    ProductImage.objects.bulk_create(links)
+    ProductVariant.objects.bulk_create(variants)
+
+
+# --- the hand-written view ----------------------------------------------------------------
+
+
+def _global_id(type_name: str, pk: Any) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def listing_view(request: Any) -> Any:
+    """What a hand-written listing endpoint does: one queryset, plain loops, JsonResponse."""
+    from django.db.models import Prefetch
+    from django.http import JsonResponse
+
+    from catalog.models import Image, Product, ProductVariant
+    from media_store.grammar import parse
+
+    # Parsed once per request, outside the loops, as one would write it by hand.
+    sizes = {alias: parse(spec) for alias, spec in SIZES.items()}
+    thumbnail = parse(THUMBNAIL)
+    variant_url = parse(VARIANT_IMAGE)
+    srcset = [(width, parse(f"w-{width}")) for width in SRCSET_WIDTHS]
+    storage = Image._meta.get_field("image").storage
+    build = storage.transformed_url
+
+    images = (
+        Image.objects.filter(is_private=False)
+        .select_related("created_by")
+        .order_by("product_links__sort_order", "product_links__pk")
+    )
+    products = Product.objects.select_related("category").prefetch_related(
+        Prefetch("images", queryset=images, to_attr="ordered_images"),
+        Prefetch("variants", queryset=ProductVariant.objects.select_related("image")),
+    )[:50]
+
+    def image_json(image: Image) -> dict[str, Any]:
+        name = image.image.name
+        # Widths beyond the image are left out; a narrow image gets its own width.
+        usable = [(w, t) for w, t in srcset if w <= image.width] or [
+            (image.width, parse(f"w-{image.width}"))
+        ]
+        return {
+            "id": _global_id("Image", image.pk),
+            "altText": image.alt_text,
+            "width": image.width,
+            "height": image.height,
+            **{alias: build(name, chain) for alias, chain in sizes.items()},
+            "srcset": ", ".join(f"{build(name, chain)} {w}w" for w, chain in usable),
+            "placeholder": (
+                {"blurhash": image.blurhash, "dominantColor": image.dominant_color}
+                if image.blurhash
+                else None
+            ),
+            "createdBy": image.created_by and {"username": image.created_by.username},
+        }
+
+    def variant_json(variant: ProductVariant) -> dict[str, Any]:
+        image = variant.image
+        if image is not None and image.is_private:
+            image = None
+        return {
+            "sku": variant.sku,
+            "price": str(variant.price),
+            "image": image
+            and {"id": _global_id("Image", image.pk), "url": build(image.image.name, variant_url)},
+        }
+
+    edges = []
+    for product in products:
+        ordered = product.ordered_images
+        edges.append(
+            {
+                "node": {
+                    "id": _global_id("Product", product.pk),
+                    "name": product.name,
+                    "slug": product.slug,
+                    "category": product.category and {"name": product.category.name},
+                    "thumbnail": (
+                        {"url": build(ordered[0].image.name, thumbnail)} if ordered else None
+                    ),
+                    "images": [image_json(image) for image in ordered],
+                    "variants": [variant_json(v) for v in product.variants.all()],
+                }
+            }
+        )
+    total = Product.objects.count()
+    return JsonResponse({"data": {"products": {"totalCount": total, "edges": edges}}})
+
+
+# --- measuring ----------------------------------------------------------------------------
+
+
+def load_note() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)"
+
+
+def others_busy(seconds: float = 0.5) -> str:
+    """CPU use by other processes: /proc/stat sampled while this process sleeps."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            values = [int(field) for field in stat.readline().split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    try:
+        total, idle = sample()
+        time.sleep(seconds)
+        total_after, idle_after = sample()
+    except (OSError, ValueError, IndexError):
+        return "CPU use by other processes unknown (no /proc/stat)"
+    busy = 1 - (idle_after - idle) / max(total_after - total, 1)
+    return f"CPU busy with other processes {busy:.0%} (0.5 s sample while idle)"
+
+
+def urls_in(value: Any) -> Iterator[str]:
+    """Every URL in a decoded response, srcset entries one by one."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from urls_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from urls_in(item)
+    elif isinstance(value, str) and value.startswith(("http://", "https://")):
+        for entry in value.split(", "):
+            yield entry.rsplit(" ", 1)[0] if entry.endswith("w") else entry
+
+
+def timed_runs(
+    calls: dict[str, Callable[[], Any]], runs: int, budget_s: float
+) -> dict[str, list[tuple[float, float]]]:
+    """(wall, CPU) seconds per call for each callable, alternating, after one warm-up each.
+
+    Alternating spreads any background load evenly over the contenders; the CPU time
+    of this thread is less disturbed by other processes than the wall time. Stops
+    after ``runs`` rounds or once ``budget_s`` has passed (at least 3 rounds).
+    """
+    for call in calls.values():
+        call()
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in calls}
+    deadline = time.perf_counter() + budget_s
+    for done in range(runs):
+        for name, call in calls.items():
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            call()
+            times[name].append((time.perf_counter() - start, time.thread_time() - start_cpu))
+        if done >= 2 and time.perf_counter() > deadline:
+            break
+    return times
+
+
+def graphql_core_floor(handwritten_body: dict[str, Any], runs: int) -> float:
+    """Best ms for graphql-core alone to execute QUERY over the finished dicts.
+
+    Default resolvers read the hand-written view's output, so this is the executor's
+    own cost for this response shape, with no ORM, URL building or strawberry.
+    """
+    from graphql import build_schema, execute, parse
+    from strawberry.printer import print_schema
+
+    from config.schema import schema
+
+    root = json.loads(json.dumps(handwritten_body["data"]))
+    for edge in root["products"]["edges"]:
+        for image in edge["node"]["images"]:
+            # Aliases are resolved by field name: every size reads `url`.
+            image["url"] = image["small"]
+    executable = build_schema(print_schema(schema))
+    document = parse(QUERY)
+    result = execute(executable, document, root_value=root)
+    assert not result.errors, result.errors
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        execute(executable, document, root_value=root)
+        best = min(best, time.perf_counter() - start)
+    return best * 1e3
+
+
+def profile(call: Callable[[], Any], count: int, top: int) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(count):
+        call()
+    profiler.disable()
+    stats = pstats.Stats(profiler).strip_dirs()
+    print(f"\ncProfile of {count} GraphQL requests, by own time (tottime):")
+    stats.sort_stats("tottime").print_stats(top)
+    print("... by cumulative time:")
+    stats.sort_stats("cumulative").print_stats(top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40, help="rounds (%(default)s)")
+    parser.add_argument("--budget", type=float, default=40, help="seconds at most (%(default)s)")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="cProfile N GraphQL requests"
+    )
+    parser.add_argument("--top", type=int, default=30, help="profile rows (%(default)s)")
+    args = parser.parse_args()
+
+    print(
+        f"bench_listing: Python {platform.python_version()}, {platform.machine()},"
+        f" {os.cpu_count()} CPUs, {load_note()}; {others_busy()}"
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="bench-listing-"))
+    try:
+        setup_django(tmp)
+        run(args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> None:
+    import django
+    import strawberry
+    import strawberry_django
+    from django.db import connection
+    from django.test import Client, override_settings
+    from django.test.utils import CaptureQueriesContext
+
+    make_catalog()
+    client = Client()
+    body = json.dumps({"query": QUERY})
+
+    def graphql() -> Any:
+        return client.post("/graphql/", data=body, content_type="application/json")
+
+    def handwritten() -> Any:
+        return client.get(LISTING_PATH)
+
+    with override_settings(ROOT_URLCONF=__name__):
+        decoded = {}
+        queries = {}
+        for name, call in (("GraphQL", graphql), ("hand-written", handwritten)):
+            with CaptureQueriesContext(connection) as captured:
+                response = call()
+            assert response.status_code == 200, response.content[:500]
+            decoded[name] = response.json()
+            queries[name] = len(captured)
+        assert "errors" not in decoded["GraphQL"], decoded["GraphQL"]["errors"]
+        ours, theirs = (set(urls_in(decoded[name])) for name in ("GraphQL", "hand-written"))
+        assert ours == theirs, (sorted(ours - theirs)[:3], sorted(theirs - ours)[:3])
+        # Per product: the thumbnail, every size of every image, each variant's image.
+        per_product = 1 + IMAGES_PER_PRODUCT * (len(SIZES) + len(SRCSET_WIDTHS))
+        assert len(ours) == PRODUCTS * (per_product + VARIANTS_PER_PRODUCT), len(ours)
+        assert decoded["GraphQL"] == decoded["hand-written"], "responses differ"
+
+        print(
+            f"Django {django.get_version()}, strawberry {strawberry_version(strawberry)}, "
+            f"strawberry-django {strawberry_version(strawberry_django)}; "
+            f"{PRODUCTS} products × {IMAGES_PER_PRODUCT} images, "
+            f"{VARIANTS_PER_PRODUCT} variants each; {len(ours)} distinct URLs per response "
+            f"({len(response.content):,} bytes), identical JSON on both sides"
+        )
+        calls = {"GraphQL": graphql, "hand-written": handwritten}
+        times = timed_runs(calls, args.runs, args.budget)
+        if args.profile:
+            profile(graphql, args.profile, args.top)
+
+    rounds = len(times["GraphQL"])
+    print(f"\n{rounds} alternating rounds after one warm-up each ({load_note()})")
+    print(
+        f"{'':<14} {'best ms':>8} {'median ms':>10} {'CPU best':>9} {'CPU median':>11} {'SQL':>4}"
+    )
+    for name, samples in times.items():
+        wall, cpu = ([sample[i] * 1e3 for sample in samples] for i in (0, 1))
+        print(
+            f"{name:<14} {min(wall):>8.2f} {statistics.median(wall):>10.2f}"
+            f" {min(cpu):>9.2f} {statistics.median(cpu):>11.2f} {queries[name]:>4}"
+        )
+    ratios = []
+    for index, what in ((0, "wall"), (1, "CPU")):
+        ours, theirs = ([sample[index] for sample in times[name]] for name in times)
+        best = min(ours) / min(theirs)
+        ratios.append(best)
+        median = statistics.median(ours) / statistics.median(theirs)
+        print(f"GraphQL / hand-written ({what}): {best:.2f}× best, {median:.2f}× median")
+    verdict = "pass" if ratios[0] <= RATIO_GOAL else "fail"
+    print(f"Goal GraphQL ≤ {RATIO_GOAL}× hand-written (wall, best): {verdict}")
+    floor = graphql_core_floor(decoded["hand-written"], 10)
+    print(
+        f"For reference, graphql-core alone executing QUERY over the finished dicts: "
+        f"{floor:.2f} ms best"
+    )
+    print(f"At the end: {load_note()}; {others_busy()}")
+
+
+def strawberry_version(module: Any) -> str:
+    from importlib.metadata import version
+
+    name = {"strawberry": "strawberry-graphql", "strawberry_django": "strawberry-graphql-django"}
+    return version(name[module.__name__])
+
+
+if __name__ == "__main__":
+    main()
