@@ -1,4 +1,4 @@
-"""Relay connections: cursor pagination with totalCount, 20 a page, at most 100."""
+"""Relay connections: cursor pagination with totalCount, sized by settings.GRAPHQL."""
 
 from __future__ import annotations
 
@@ -7,15 +7,36 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.relay.types import PREFIX
+from strawberry.relay.utils import from_base64
 from strawberry_django.relay import DjangoListConnection
 
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
+from config.graphql_limits import conf
+
+
+def _invalid(argument: str, message: str, code: str) -> GraphQLError:
+    return GraphQLError(
+        f"Invalid {argument}: {message}", extensions={"code": code, "argument": argument}
+    )
+
+
+def _check_cursor(argument: str, cursor: str | None) -> None:
+    """Refuse a cursor this API did not issue, with an error that says so."""
+    if cursor is None:
+        return
+    try:
+        prefix, offset = from_base64(cursor)
+        valid = prefix == PREFIX and offset.isdigit()
+    except Exception:
+        valid = False
+    if not valid:
+        raise _invalid(argument, "not a cursor from this connection.", "INVALID_CURSOR")
 
 
 @strawberry.type(name="Connection", description="A page of results, with cursors and a total.")
 class CatalogConnection(DjangoListConnection[relay.NodeType]):
-    """A connection whose page size defaults to 20 and is refused above 100."""
+    """A connection whose page size defaults to GRAPHQL['DEFAULT_PAGE_SIZE'] (20)
+    and is refused above GRAPHQL['MAX_PAGE_SIZE'] (100)."""
 
     @classmethod
     def resolve_connection(
@@ -29,14 +50,22 @@ class CatalogConnection(DjangoListConnection[relay.NodeType]):
         last: int | None = None,
         **kwargs: Any,
     ):
+        max_page = conf.get("MAX_PAGE_SIZE")
         for argument, value in (("first", first), ("last", last)):
-            if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
-                raise GraphQLError(
-                    f"Invalid {argument}: must be between 0 and {MAX_PAGE_SIZE}, got {value}.",
-                    extensions={"code": "INVALID_PAGE_SIZE", "argument": argument},
+            if value is not None and not 0 <= value <= max_page:
+                raise _invalid(
+                    argument, f"must be between 0 and {max_page}, got {value}.", "INVALID_PAGE_SIZE"
                 )
+        _check_cursor("after", after)
+        _check_cursor("before", before)
         if first is None and last is None:
-            first = DEFAULT_PAGE_SIZE
+            first = conf.get("DEFAULT_PAGE_SIZE")
         return super().resolve_connection(
-            nodes, info=info, before=before, after=after, first=first, last=last, **kwargs
+            nodes,
+            info=info,
+            before=before,
+            after=after,
+            first=first,
+            last=last,
+            **{**kwargs, "max_results": max_page},
         )
