@@ -248,6 +248,8 @@ def _cached_srcset(
             "srcset sets the width; give width too to fix the aspect ratio, or neither.",
         )
     chosen = sorted(set(widths if widths is not None else DEFAULT_SRCSET_WIDTHS))
+    if not chosen:
+        raise invalid("widths", "give at least one width, or leave widths out for the defaults.")
     for width in chosen:
         if width < 1:
             raise invalid("widths", f"widths must be positive, got {width}.")

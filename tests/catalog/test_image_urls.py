@@ -150,6 +150,7 @@ def test_image_url_bad_argument_is_an_error_naming_it(client, image, arguments, 
     ("arguments", "argument"),
     [
         ("widths: [0]", "widths"),
+        ("widths: []", "widths"),
         ("transform: {height: 100}", "transform.height"),
     ],
 )
