@@ -342,3 +342,22 @@ def test_upload_auth_never_returns_the_private_key(client, auth, imagekit):
     body = graphql(client, UPLOAD_AUTH, **auth)
 
     assert "private_test_key" not in json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [(UPLOAD_AUTH, {}), (REGISTER, {"fileId": "0" * 24})],
+    ids=["imagekitUploadAuth", "registerUploadedImage"],
+)
+def test_direct_upload_mutations_need_add_image(
+    client, imagekit, django_user_model, document, variables
+):
+    outsider = django_user_model.objects.create_user("outsider")
+    headers = {"Authorization": f"Bearer {ApiToken.objects.create_token(outsider)[1]}"}
+
+    anonymous = next(iter(graphql_data(client, document, variables).values()))
+    without = next(iter(graphql_data(client, document, variables, **headers).values()))
+
+    assert [m["kind"] for m in anonymous["messages"]] == ["PERMISSION"]
+    assert [m["kind"] for m in without["messages"]] == ["PERMISSION"]
+    assert "catalog.add_image" in without["messages"][0]["message"]
