@@ -81,13 +81,16 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Local ImageKit server at {server.url}"))
         self.stdout.write(f"  base_url:      {server.url}")
         self.stdout.write(f"  url_endpoint:  {server.url_endpoint}")
-        self.stdout.write(f"  private key:   {server.private_key}")
         if dev_key:
+            # A throwaway key made up here; a configured key is a secret and never printed.
+            self.stdout.write(f"  private key:   {server.private_key}")
             self.stdout.write(
                 self.style.WARNING(
                     "                 (a dev key: set IMAGEKIT_PRIVATE_KEY to choose)"
                 )
             )
+        else:
+            self.stdout.write("  private key:   the configured one (not shown)")
         self.stdout.write(f"  public key:    {server.public_key}")
         self.stdout.write(f"  files:         {Path(options['root']).resolve()}")
         self.stdout.write(f"  faults:        POST {server.url}/__faults__ (see /__requests__)")

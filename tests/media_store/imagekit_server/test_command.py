@@ -74,3 +74,36 @@ def test_command_reports_a_busy_port(tmp_path: Path) -> None:
 
         with pytest.raises(CommandError, match="Cannot start the local ImageKit server"):
             call_command("imagekit_server", port=port, root=tmp_path, stdout=StringIO())
+
+
+def test_command_never_prints_a_configured_private_key(tmp_path: Path) -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "imagekit_server",
+            "--port",
+            "0",
+            "--root",
+            str(tmp_path),
+            "--private-key",
+            "private_super_secret",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        lines = _lines(process)
+        while not (line := lines.get(timeout=20)).startswith("Quit"):
+            seen.append(line)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    output = "".join(seen)
+    assert "private key:   the configured one (not shown)" in output
+    assert "private_super_secret" not in output
