@@ -329,3 +329,24 @@ def test_media_gc_retries_failed_deletions(imagekit):
 
     assert "earlier deletion failed" in out.getvalue()
     assert remote_paths(imagekit) == [f"/catalog/{image.image.name}"]
+
+
+def test_failed_upload_leaks_no_secret_in_response_or_logs(
+    client, editor_token, imagekit, settings, caplog
+):
+    settings.IMAGEKIT_MAX_RETRIES = 0
+    settings.STORAGES = {**settings.STORAGES}
+    imagekit.faults.fail("upload", 500, times=None)
+    caplog.set_level("DEBUG")
+
+    response = multipart_upload(
+        client,
+        UPLOAD,
+        content=make_image_bytes(),
+        Authorization=f"Bearer {editor_token}",
+    )
+
+    text = response.content.decode() + caplog.text
+    assert "storage_unavailable" in response.content.decode()
+    for secret in (settings.IMAGEKIT_PRIVATE_KEY, settings.SECRET_KEY, editor_token):
+        assert secret not in text
