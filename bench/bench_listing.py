@@ -36,6 +36,9 @@ from typing import Any
 
 # Run as a script, so the project root is not on sys.path yet.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchkit import load_note, others_busy, start_django
 
 PRODUCTS = 50
 IMAGES_PER_PRODUCT = 4
@@ -86,28 +89,8 @@ urlpatterns: list[Any] = []
 
 def setup_django(tmp: Path) -> None:
     """Configure config.settings on temporary folders, start Django, migrate."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_SECRET_KEY": "bench",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-            "MEDIA_ROOT": str(tmp / "media"),
-            "MEDIA_RENDITION_CACHE_DIR": str(tmp / "renditions"),
-            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-            # Local storage only, whatever the caller's environment says.
-            "IMAGEKIT_PRIVATE_KEY": "",
-            "IMAGEKIT_PUBLIC_KEY": "",
-            "IMAGEKIT_URL_ENDPOINT": "",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-    from django.core.management import call_command
+    start_django(tmp, migrate=True)
     from django.urls import path
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
     from config.urls import urlpatterns as project_urls
 
@@ -251,29 +234,6 @@ def listing_view(request: Any) -> Any:
 
 
 # --- measuring ----------------------------------------------------------------------------
-
-
-def load_note() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)"
-
-
-def others_busy(seconds: float = 0.5) -> str:
-    """CPU use by other processes: /proc/stat sampled while this process sleeps."""
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            values = [int(field) for field in stat.readline().split()[1:]]
-        return sum(values), values[3] + values[4]  # total, idle + iowait
-
-    try:
-        total, idle = sample()
-        time.sleep(seconds)
-        total_after, idle_after = sample()
-    except (OSError, ValueError, IndexError):
-        return "CPU use by other processes unknown (no /proc/stat)"
-    busy = 1 - (idle_after - idle) / max(total_after - total, 1)
-    return f"CPU busy with other processes {busy:.0%} (0.5 s sample while idle)"
 
 
 def urls_in(value: Any) -> Iterator[str]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import io
-import logging
 import math
 import multiprocessing
 import os
@@ -40,7 +39,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_urls, also when imported
 
 import bench_urls
+from benchkit import Row, load_note, others_busy, section, start_django
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat, features
 
 from media_store.grammar import parse
@@ -80,50 +79,8 @@ SHORT = {WRAPPER_STATIC: "static (wrapper)", DJANGO_STATIC: "static (/static/)"}
 # --- helpers -------------------------------------------------------------------------------
 
 
-@dataclass
-class Row:
-    """One line of the final summary."""
-
-    target: str
-    measured: str
-    goal: str
-    verdict: str
-
-
-def section(title: str) -> None:
-    print(f"\n== {title} " + "=" * max(0, 86 - len(title)))
-    print(f"({load_note()})")
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.2f}"
-
-
-def load_note() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)"
-
-
-def others_busy(seconds: float = 0.5) -> str:
-    """CPU use by other processes: /proc/stat sampled while this process sleeps.
-
-    The load average also counts this benchmark's own earlier sections (the HTTP test
-    keeps both cores busy), so it cannot tell on its own whether someone else was running.
-    """
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            values = [int(field) for field in stat.readline().split()[1:]]
-        return sum(values), values[3] + values[4]  # total, idle + iowait
-
-    try:
-        total, idle = sample()
-        time.sleep(seconds)
-        total_after, idle_after = sample()
-    except (OSError, ValueError, IndexError):
-        return "CPU use by other processes unknown (no /proc/stat)"
-    busy = 1 - (idle_after - idle) / max(total_after - total, 1)
-    return f"CPU busy with other processes {busy:.0%} (0.5 s sample while idle)"
 
 
 def timed_runs(
@@ -438,27 +395,7 @@ def breakdown(jpeg: bytes, pyvips: Any = None, runs: int = 15) -> None:
 
 
 def setup_django(tmp: Path) -> None:
-    """Configure config.settings on temporary folders and start Django."""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_SECRET_KEY": "bench",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-            "MEDIA_ROOT": str(tmp / "media"),
-            "MEDIA_RENDITION_CACHE_DIR": str(tmp / "renditions"),
-            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-            # Local storage only, whatever the caller's environment says.
-            "IMAGEKIT_PRIVATE_KEY": "",
-            "IMAGEKIT_PUBLIC_KEY": "",
-            "IMAGEKIT_URL_ENDPOINT": "",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    django.setup()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    start_django(tmp)
 
 
 @contextmanager

@@ -70,7 +70,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_media import load_note, others_busy, photo_like_jpeg, serving
+from bench_media import photo_like_jpeg, serving
+from benchkit import Row, load_note, others_busy, section, start_django
 from PIL import Image
 
 from media_store.imagekit_server import ImageKitServer
@@ -96,19 +97,6 @@ mutation Upload($file: Upload!) {
   }
 }
 """
-
-
-@dataclass
-class Row:
-    target: str
-    measured: str
-    goal: str
-    verdict: str
-
-
-def section(title: str) -> None:
-    print(f"\n== {title} " + "=" * max(0, 86 - len(title)))
-    print(f"({load_note()})")
 
 
 def ms(seconds: float) -> str:
@@ -277,34 +265,20 @@ def smooth_jpeg(path: Path, size: tuple[int, int]) -> None:
 def setup_django(tmp: Path, server: ImageKitServer, sqlite_options: str) -> None:
     """config.settings on a temporary database and folders, ImageKit at ``server``."""
     query = f"?{sqlite_options}" if sqlite_options else ""
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_SECRET_KEY": "bench",
-            "DJANGO_DEBUG": "false",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "MEDIA_ROOT": str(tmp / "media"),
-            "MEDIA_RENDITION_CACHE_DIR": str(tmp / "renditions"),
-            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}{query}",
-            "IMAGEKIT_PRIVATE_KEY": server.private_key,
-            "IMAGEKIT_PUBLIC_KEY": server.public_key,
-            "IMAGEKIT_URL_ENDPOINT": server.url_endpoint,
-            "IMAGEKIT_API_BASE_URL": server.url,
-            "IMAGEKIT_FOLDER": "catalog",
-            # Show the real error (e.g. "database is locked") instead of "Unexpected error."
-            "GRAPHQL_MASK_ERRORS": "false",
-            "LOG_LEVEL": "WARNING",
-        }
+    start_django(
+        tmp,
+        migrate=True,
+        DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}{query}",
+        IMAGEKIT_PRIVATE_KEY=server.private_key,
+        IMAGEKIT_PUBLIC_KEY=server.public_key,
+        IMAGEKIT_URL_ENDPOINT=server.url_endpoint,
+        IMAGEKIT_API_BASE_URL=server.url,
+        IMAGEKIT_FOLDER="catalog",
+        # Show the real error (e.g. "database is locked") instead of "Unexpected error."
+        GRAPHQL_MASK_ERRORS="false",
     )
-    import django
-
-    django.setup()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     # Failed uploads are counted from the responses; strawberry would log each traceback.
     logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def make_token() -> str:
@@ -962,8 +936,8 @@ def main() -> None:
     parser.add_argument(
         "--sqlite-options",
         default=SQLITE_OPTIONS,
-        help=f"DATABASE_URL query string (default {SQLITE_OPTIONS!r}; '' for Django's defaults:"
-        " 5 s timeout, deferred transactions)",
+        help=f"DATABASE_URL query string (default {SQLITE_OPTIONS!r}, the same as "
+        "config.settings applies to SQLite when the URL sets neither)",
     )
     parser.add_argument(
         "--storage-mb", type=int, nargs=2, default=[4, 40], help="file sizes for section 2"
