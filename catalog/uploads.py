@@ -129,8 +129,9 @@ def derive(file: File) -> Derived:
             # thumbnail will have, so a 4:3 photo decodes at 1/4, not 1/2.
             scale = box / max(img.size)
             img.draft("RGB", (round(img.width * scale), round(img.height * scale)))
-        img = ImageOps.exif_transpose(img)
+        # Shrink first, then turn: exif_transpose copies the pixels it is given.
         img.thumbnail((box, box), PILImage.Resampling.LANCZOS)
+        img = ImageOps.exif_transpose(img)
         has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
         buffer = io.BytesIO()
         if has_alpha:

@@ -7,6 +7,7 @@ makes the extensions per request, and they read the settings when they run.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -23,9 +24,11 @@ from graphql import (
     ValidationRule,
     get_named_type,
     is_introspection_type,
+    validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaskErrors
+from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from config.graphql_limits.conf import GraphQLSettings, get, graphql_settings
 from config.graphql_limits.measure import Measure, Sizes, measure_operation
@@ -121,14 +124,14 @@ class IntrospectionDisabledRule(NoSchemaIntrospectionCustomRule):
         return None
 
 
-class QueryLimits(AddValidationRules):
+class QueryLimits(SchemaExtension):
     """Depth, alias, token and cost limits and the introspection switch, from ``GRAPHQL``.
 
     Pass the class to ``strawberry.Schema(extensions=...)``: it is made per request.
+    The limits are checked before validation, so an abusive query costs no more than
+    its measure; validation itself is cached by document, as the limits (which depend
+    on the variables) are not part of it.
     """
-
-    def __init__(self) -> None:
-        super().__init__([])
 
     def on_operation(self) -> Iterator[None]:
         conf = graphql_settings()
@@ -138,15 +141,30 @@ class QueryLimits(AddValidationRules):
             # What strawberry's MaxTokensLimiter does: graphql-core's parser counts
             # tokens (comments too) and stops as soon as the limit is passed.
             context.parse_options["max_tokens"] = max_tokens
-        variables = context.variables if isinstance(context.variables, Mapping) else None
-        self.validation_rules = [limits_rule(conf, variables)]
         if not conf["INTROSPECTION"]:
-            self.validation_rules.append(IntrospectionDisabledRule)
-        yield from super().on_operation()
+            context.validation_rules = (*context.validation_rules, IntrospectionDisabledRule)
+        self.conf = conf
+        yield
 
         result = context.result
         if max_tokens is not None and result is not None and getattr(result, "errors", None):
             result.errors = [_explain_token_limit(error, max_tokens) for error in result.errors]
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        schema, document = context.schema._schema, context.graphql_document
+        variables = context.variables if isinstance(context.variables, Mapping) else None
+        errors = validate(schema, document, [limits_rule(self.conf, variables)])
+        if not errors:
+            errors = _validate_cached(schema, document, tuple(context.validation_rules))
+        # Set, so strawberry does not validate again.
+        context.pre_execution_errors = list(errors)
+        yield
+
+
+# Documents repeat (a storefront sends the same few queries), and validating the
+# listing query costs about as much as resolving a small page.
+_validate_cached = functools.lru_cache(maxsize=256)(validate_document)
 
 
 def _explain_token_limit(error: GraphQLError, limit: int) -> GraphQLError:
