@@ -16,7 +16,7 @@ from django.core.files.storage import storages
 from django.db import transaction
 
 from catalog.models import Image, Product
-from catalog.uploads import _discard, derive, inspect_image
+from catalog.uploads import derive, discard_files, inspect_image
 from media_store.exceptions import RemoteStorageError
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def register_uploaded_image(
             if product is not None:
                 product.append_image(image)
     except BaseException:
-        _discard(storage, stored)
+        discard_files(storage, stored)
         raise
     return image
 

@@ -196,7 +196,7 @@ def save_new_image(image: Image, file: File, *, product: Product | None = None) 
             if product is not None:
                 product.append_image(image)
     except BaseException:
-        _discard(image.image.storage, stored)
+        discard_files(image.image.storage, stored)
         raise
 
 
@@ -212,7 +212,7 @@ def replace_image_file(image: Image, file: File) -> None:
         with transaction.atomic():
             image.save()
     except BaseException:
-        _discard(image.image.storage, stored)
+        discard_files(image.image.storage, stored)
         raise
     delete_files_on_commit(image.image.storage, old)
 
@@ -251,7 +251,8 @@ def _store(
     return stored
 
 
-def _discard(storage, names: list[str]) -> None:
+def discard_files(storage, names: list[str]) -> None:
+    """Delete files stored for an upload that did not complete; log, never raise."""
     for name in names:
         try:
             storage.delete(name)
