@@ -3,6 +3,12 @@
 Run from the project root: ``.venv/bin/python bench/bench_uploads.py`` (``--help`` for options).
 Everything runs on 127.0.0.1 in a temporary folder; every loop and wait is bounded.
 
+``--server gunicorn`` serves Django with the production server instead (gunicorn with
+config/gunicorn.py, a child process on a free port, its defaults or ``--workers``/``--threads``)
+and runs section 1 once per ``--latency`` (default 0.2 and 0.5 s); CPU per upload is then
+read from the server processes' /proc stat (master, workers, and workers that exited).
+Sections 2 and 3 measure this process, so they run with the in-process server only.
+
 Setup: the local ImageKit server (``media_store.imagekit_server.ImageKitServer``) in a thread
 of this process with ``faults.delay("upload", 0.2)``: every upload API call takes 200 ms
 more, like a distant upstream. Django (``config.settings``) on a temporary SQLite database
@@ -18,6 +24,7 @@ process so they do not share the server's GIL.
    for all to finish, and its ratio to one upload (goal <= 3x). From the server's request
    log: did each upload's original and small variant go upstream concurrently (overlapping
    requests)? Checks that every upload returned an Image and the server holds 2 files each.
+   ``--latency`` sets the upstream delay (repeatable; the werkzeug default is 0.2 s).
 2. Memory, storage alone: ``ImageKitStorage.save`` of a 4 MB and a 40 MB file opened from
    disk (as Django hands over a large upload), against a second ImageKit server in a child
    process (``max_file_size=64 MiB``) so this process measures the client side only:
@@ -75,10 +82,11 @@ from benchkit import Row, load_note, others_busy, section, start_django
 from PIL import Image
 
 from media_store.imagekit_server import ImageKitServer
+from ops.gunicorn_process import GunicornProcess
 
 PRIVATE_KEY = "private_bench_key"
 PUBLIC_KEY = "public_bench_key"
-UPSTREAM_DELAY = 0.2  # seconds added to every upload API call
+UPSTREAM_DELAY = 0.2  # seconds added to every upload API call (default of --latency)
 PHOTO_SIZE = (1600, 1200)
 PHOTO_QUALITY = 65  # ~500 kB for the generated photo
 CONCURRENCY_GOAL = 3.0  # N simultaneous / one upload, at most
@@ -435,10 +443,14 @@ class CpuMeter:
 class Meters:
     django: CpuMeter
     imagekit: CpuMeter
+    server: str = "werkzeug threaded server in this process"
 
     def start(self) -> float:
         self.django.take()
         self.imagekit.take()
+        return process_cpu()
+
+    def total_cpu(self) -> float:
         return process_cpu()
 
     def report(self, started: float, uploads: int) -> str:
@@ -449,6 +461,37 @@ class Meters:
             f"{total * per:.0f} ms CPU per upload in this process: Django request thread"
             f" {django * per:.0f}, ImageKit emulator {imagekit * per:.0f}, other threads"
             f" (SDK upload threads, HTTP servers) {(total - django - imagekit) * per:.0f}"
+        )
+
+
+@dataclass
+class ServerMeters:
+    """CPU of a gunicorn server in child processes (/proc) and of this process."""
+
+    gunicorn: GunicornProcess
+    imagekit: CpuMeter
+    server: str = ""
+
+    def start(self) -> tuple[float, dict[str, float]]:
+        self.imagekit.take()
+        return process_cpu(), self.gunicorn.cpu_by_process()
+
+    def total_cpu(self) -> float:
+        return process_cpu() + self.gunicorn.cpu_seconds()
+
+    def report(self, started: tuple[float, dict[str, float]], uploads: int) -> str:
+        here = process_cpu() - started[0]
+        now = self.gunicorn.cpu_by_process()
+        spent = {name: seconds - started[1].get(name, 0.0) for name, seconds in now.items()}
+        served = sum(spent.values())
+        imagekit = self.imagekit.take()
+        per = 1e3 / uploads
+        shares = ", ".join(f"{seconds:.2f}" for name, seconds in spent.items() if name != "master")
+        return (
+            f"{served * per:.0f} ms CPU per upload in the gunicorn processes (master and"
+            f" workers, /proc; seconds per worker: {shares}); in this process"
+            f" {here * per:.0f} ms (ImageKit emulator request threads {imagekit * per:.0f},"
+            " the rest its HTTP server and the bench)"
         )
 
 
@@ -537,20 +580,29 @@ def bench_concurrency(
     port: int,
     token: str,
     photos: list[Upload],
-    meters: Meters,
+    meters: Meters | ServerMeters,
     args: argparse.Namespace,
+    latency: float = UPSTREAM_DELAY,
+    diagnose: bool = True,
 ) -> list[Row]:
     from django.conf import settings
     from django.db import connection
 
     from catalog.models import Image as CatalogImage
 
-    section(f"1. Upload latency and {args.concurrency} simultaneous uploads (GraphQL multipart)")
+    section(
+        f"1. Upload latency and {args.concurrency} simultaneous uploads (GraphQL multipart),"
+        f" upstream +{ms(latency)} ms"
+    )
+    # Each run has its own labels (hence Image names), request log and file count.
+    prefix = f"{args.server[0]}{ms(latency)}-"
+    server.requests.clear()
+    files_before = len(server.store.files())
     singles, batch = photos[: args.singles + 1], photos[args.singles + 1 :][: args.concurrency]
     for i, upload in enumerate(singles):
-        upload.label = f"single-{i:02d}"
+        upload.label = f"{prefix}single-{i:02d}"
     for i, upload in enumerate(batch):
-        upload.label = f"batch-{i:02d}"
+        upload.label = f"{prefix}batch-{i:02d}"
     sizes = [u.size for u in photos]
     print(
         f"Image: {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} photo-like JPEG q{PHOTO_QUALITY},"
@@ -558,18 +610,18 @@ def bench_concurrency(
     )
     print(
         f"Upstream: local ImageKit server in this process, faults.delay('upload',"
-        f" {UPSTREAM_DELAY}) -> +{ms(UPSTREAM_DELAY)} ms per upload API call; ImageKitStorage"
+        f" {latency}) -> +{ms(latency)} ms per upload API call; ImageKitStorage"
         f" upload_concurrency={getattr(settings, 'IMAGEKIT_UPLOAD_CONCURRENCY', 4)},"
         f" max_retries={settings.IMAGEKIT_MAX_RETRIES}."
     )
     options = settings.DATABASES["default"].get("OPTIONS") or {}
     print(
-        f"Django: werkzeug threaded server 127.0.0.1:{port}; SQLite"
+        f"Django: {meters.server} on 127.0.0.1:{port}; SQLite"
         f" {connection.Database.sqlite_version}, OPTIONS {options or '{} (Django defaults)'};"
         " client: separate process, one new HTTP connection per upload, threads released by"
         " a barrier."
     )
-    server.faults.delay("upload", UPSTREAM_DELAY)
+    server.faults.delay("upload", latency)
     rows: list[Row] = []
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context) as pool:
@@ -591,9 +643,9 @@ def bench_concurrency(
         print(f"  {meters.report(cpu, len(single_times))}.")
 
         cpu = meters.start()
-        cpu_seconds = process_cpu()
+        cpu_seconds = meters.total_cpu()
         wall, found = run_batch(pool, port, token, batch, args.timeout)
-        cpu_seconds = process_cpu() - cpu_seconds
+        cpu_seconds = meters.total_cpu() - cpu_seconds
         cpu_report = meters.report(cpu, len(batch))
         failures += [o for o in found if not o.ok]
         latencies = sorted(o.seconds for o in found)
@@ -615,7 +667,7 @@ def bench_concurrency(
         )
         rows.append(
             Row(
-                f"{len(batch)} simultaneous / one upload",
+                f"{len(batch)} simultaneous / one upload, +{ms(latency)} ms upstream",
                 f"{ratio:.2f}x ({ms(wall)} vs {ms(median)} ms)",
                 f"<= {CONCURRENCY_GOAL:g}x",
                 "PASS" if ratio <= CONCURRENCY_GOAL and not failures else "FAIL",
@@ -625,8 +677,8 @@ def bench_concurrency(
         # Upstream log: original and small variant concurrently?
         uploads = singles + batch
         pairs = pair_requests(server, uploads)
-        single_pairs = [p for p in pairs if p.label.startswith("single")]
-        batch_pairs = [p for p in pairs if p.label.startswith("batch")]
+        single_pairs = [p for p in pairs if p.label.startswith(f"{prefix}single")]
+        batch_pairs = [p for p in pairs if p.label.startswith(f"{prefix}batch")]
         print("\nImageKit server request log (upload endpoint, status 200):")
         entries = [e for e in server.requests.entries("upload") if e.status == 200]
         retried = [e for e in server.requests.entries("upload") if e.retry_count]
@@ -665,23 +717,24 @@ def bench_concurrency(
         )
 
         # Everything stored?
-        images = list(CatalogImage.objects.all())
+        images = list(CatalogImage.objects.filter(name__startswith=prefix))
         stored = server.store.files()
         paths = {record.file_path for record in stored}
         complete = sum(
             f"/catalog/{i.image.name}" in paths and f"/catalog/{i.image_xs.name}" in paths
             for i in images
         )
+        added = len(stored) - files_before
         print(
             f"\nStored: {len(images)} Image rows for {len(uploads)} uploads; the ImageKit"
-            f" server holds {len(stored)} files, both files present for {complete} images"
+            f" server holds {added} new files, both files present for {complete} images"
             f" (expected {2 * len(uploads)} files)."
         )
-        ok = complete == len(uploads) == len(images) and len(stored) == 2 * len(uploads)
+        ok = complete == len(uploads) == len(images) and added == 2 * len(uploads)
         rows.append(
             Row(
                 "every upload -> Image + 2 upstream files",
-                f"{complete}/{len(uploads)}, {len(stored)} files",
+                f"{complete}/{len(uploads)}, {added} files",
                 "all",
                 "PASS" if ok and not failures else "FAIL",
             )
@@ -698,12 +751,12 @@ def bench_concurrency(
                     "IMMEDIATE (this bench's default --sqlite-options)."
                 )
 
-        if not args.skip_zero_latency:
+        if diagnose and not args.skip_zero_latency:
             server.requests.clear()
             server.faults.delay("upload", 0)
             extra = make_photos(args.concurrency + 4, Path(tempfile.mkdtemp(dir=args.tmp)))
             for i, upload in enumerate(extra):
-                upload.label = f"nolatency-{i:02d}"
+                upload.label = f"{prefix}nolatency-{i:02d}"
             zero_single = [run_batch(pool, port, token, [u], args.timeout)[0] for u in extra[:4]]
             zero_wall, zero_found = run_batch(pool, port, token, extra[4:], args.timeout)
             print(
@@ -713,7 +766,7 @@ def bench_concurrency(
                 f" {ms(zero_wall / len(zero_found))} ms per upload: the part that does not"
                 " overlap."
             )
-            server.faults.delay("upload", UPSTREAM_DELAY)
+            server.faults.delay("upload", latency)
     return rows
 
 
@@ -950,7 +1003,28 @@ def main() -> None:
     )
     parser.add_argument("--skip-memory", action="store_true", help="section 1 only")
     parser.add_argument("--skip-concurrency", action="store_true", help="sections 2 and 3 only")
+    parser.add_argument(
+        "--server",
+        choices=("werkzeug", "gunicorn"),
+        default="werkzeug",
+        help="werkzeug: a threaded server in this process (all sections); gunicorn: the"
+        " production server, config/gunicorn.py, in child processes (section 1 only)."
+        " Default: %(default)s",
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        action="append",
+        help="upstream delay in seconds added to every upload API call; repeat for several"
+        f" runs of section 1 (default: {UPSTREAM_DELAY}, and 0.5 too with --server gunicorn)",
+    )
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: config's)")
+    parser.add_argument("--threads", type=int, help="gunicorn threads (default: config's)")
     args = parser.parse_args()
+    if not args.latency:
+        args.latency = [UPSTREAM_DELAY, 0.5] if args.server == "gunicorn" else [UPSTREAM_DELAY]
+    if args.server == "gunicorn":
+        args.skip_memory = True
 
     print(
         f"bench_uploads: Python {platform.python_version()}, {platform.machine()},"
@@ -970,23 +1044,46 @@ def main() -> None:
         photos = make_photos(args.singles + 1 + args.concurrency, tmp)
         # CPU time per request thread, for the where-does-it-go line. The emulator's
         # werkzeug server calls server._server.app (no public hook): wrap it there.
-        meters = Meters(CpuMeter(get_wsgi_application()), CpuMeter(server.app))
-        server._server.app = meters.imagekit
-        with serving(meters.django) as port:
-            if not args.skip_concurrency:
-                rows += bench_concurrency(server, port, token, photos, meters, args)
-            if not args.skip_memory:
-                rows += bench_storage_memory(tmp, args.storage_mb)
-                server.faults.delay("upload", 0)
-                rows += bench_request_memory(port, token, tmp, args)
+        imagekit_meter = CpuMeter(server.app)
+        server._server.app = imagekit_meter
+        if args.server == "gunicorn":
+            # The child processes get this process's settings (start_django set them in
+            # os.environ) and log as in production, one line per request at INFO.
+            gunicorn = GunicornProcess(
+                {"LOG_LEVEL": "INFO"}, workers=args.workers, threads=args.threads
+            )
+            with gunicorn:
+                meters = ServerMeters(
+                    gunicorn,
+                    imagekit_meter,
+                    f"gunicorn, {gunicorn.workers} gthread workers x"
+                    f" {gunicorn.threads} threads"
+                    " (config/gunicorn.py, child processes)",
+                )
+                for i, latency in enumerate(args.latency):
+                    rows += bench_concurrency(
+                        server, gunicorn.port, token, photos, meters, args, latency, i == 0
+                    )
+        else:
+            meters = Meters(CpuMeter(get_wsgi_application()), imagekit_meter)
+            with serving(meters.django) as port:
+                if not args.skip_concurrency:
+                    for i, latency in enumerate(args.latency):
+                        rows += bench_concurrency(
+                            server, port, token, photos, meters, args, latency, i == 0
+                        )
+                if not args.skip_memory:
+                    rows += bench_storage_memory(tmp, args.storage_mb)
+                    server.faults.delay("upload", 0)
+                    rows += bench_request_memory(port, token, tmp, args)
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
     section("Summary")
-    print(f"{'target':<58} {'measured':<34} {'goal':<18} result")
+    print(f"{'target':<64} {'measured':<34} {'goal':<18} result")
     for row in rows:
-        print(f"{row.target:<58} {row.measured:<34} {row.goal:<18} {row.verdict}")
+        print(f"{row.target:<64} {row.measured:<34} {row.goal:<18} {row.verdict}")
     print(
         f"\nTotal {time.perf_counter() - started:.0f} s; at the end: {load_note()}; {others_busy()}"
     )

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from catalog.models import Category, Image, Product, ProductImage, ProductVariant
-from catalog.uploads import inspect_image, save_new_image
+from catalog.uploads import save_new_image
 
 
 @admin.register(Category)
@@ -17,14 +18,48 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 class ImageAddForm(forms.ModelForm):
+    """Adds an image through the same upload service as the API.
+
+    The file is validated, stored (original and small variant) and the row
+    inserted while the form is cleaned, so every refusal, a storage outage
+    included, comes back as a form error with the API's message.
+    """
+
+    file = forms.FileField(
+        label="Image file",
+        help_text="JPEG, PNG, WebP, GIF or AVIF; the small variant and placeholder are made "
+        "from it.",
+    )
+    # Set per request by ImageAdmin.get_form.
+    uploader = None
+
     class Meta:
         model = Image
-        fields = ("image", "name", "alt_text")
+        fields = ("file", "name", "alt_text")
 
-    def clean_image(self):
-        file = self.cleaned_data["image"]
-        inspect_image(file)  # same rules as the API, with the same messages
-        return file
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = False
+        self.fields["name"].help_text = "Defaults to the file name."
+
+    def clean(self):
+        cleaned = super().clean()
+        file = cleaned.get("file")
+        if file is None or self.errors:
+            return cleaned
+        image = self.instance
+        image.name = cleaned.get("name") or ""
+        image.alt_text = cleaned.get("alt_text") or ""
+        image.created_by = self.uploader
+        try:
+            save_new_image(image, file)
+        except ValidationError as e:
+            for field, errors in e.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+            return cleaned
+        # The model form copies cleaned values onto the instance next: keep the name made.
+        cleaned["name"] = image.name
+        return cleaned
 
 
 @admin.register(Image)
@@ -57,6 +92,9 @@ class ImageAdmin(admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = ImageAddForm
             kwargs["fields"] = ImageAddForm.Meta.fields
+            form = super().get_form(request, obj, change=change, **kwargs)
+            form.uploader = request.user  # a fresh class per request (modelform_factory)
+            return form
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request, obj=None):
@@ -68,9 +106,7 @@ class ImageAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: Image, form, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
-            return
-        obj.created_by = request.user
-        save_new_image(obj, form.cleaned_data["image"])
+        # Added images were stored and saved by ImageAddForm.clean().
 
 
 class ProductImageInline(admin.TabularInline):

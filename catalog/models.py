@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from catalog.error_codes import CatalogErrorCode
 from media_store.conf import PRIVATE_PREFIX
 
 
@@ -46,7 +47,7 @@ class Category(models.Model):
                 raise ValidationError(
                     {
                         "parent": ValidationError(
-                            "A category cannot be its own ancestor.", code="cycle"
+                            "A category cannot be its own ancestor.", code=CatalogErrorCode.CYCLE
                         )
                     }
                 )
@@ -92,6 +93,15 @@ class Image(models.Model):
         verbose_name = "image"
         verbose_name_plural = "images"
         ordering = ("-created_at", "pk")
+        # No two Images share a file: deleting one would delete the other's.
+        constraints = [
+            models.UniqueConstraint(fields=("image",), name="catalog_image_unique_image"),
+            models.UniqueConstraint(
+                fields=("image_xs",),
+                condition=~models.Q(image_xs=""),
+                name="catalog_image_unique_image_xs",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -160,7 +170,8 @@ class Product(models.Model):
             raise ValidationError(
                 {
                     "description": ValidationError(
-                        "Must be an Editor.js document (a JSON object).", code="invalid"
+                        "Must be an Editor.js document (a JSON object).",
+                        code=CatalogErrorCode.INVALID,
                     )
                 }
             )
@@ -171,7 +182,8 @@ class Product(models.Model):
             raise ValidationError(
                 {
                     "description": ValidationError(
-                        "'blocks' must be a list of objects with a 'type'.", code="invalid"
+                        "'blocks' must be a list of objects with a 'type'.",
+                        code=CatalogErrorCode.INVALID,
                     )
                 }
             )
@@ -250,7 +262,7 @@ class ProductVariant(models.Model):
                 {
                     "image": ValidationError(
                         "The variant's image must be one of its product's images.",
-                        code="not_product_image",
+                        code=CatalogErrorCode.NOT_PRODUCT_IMAGE,
                     )
                 }
             )

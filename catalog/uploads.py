@@ -22,9 +22,12 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from catalog.conf import catalog_setting
+from catalog.error_codes import CatalogErrorCode
 from catalog.models import Image, Product
 from catalog.signals import delete_files_on_commit
+from catalog.visibility import can_see_private
 from media_store.exceptions import RemoteStorageError
+from media_store.rendering.modes import to_8bit
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ class InspectedImage:
     size: int
 
 
-def _reject(message: str, code: str) -> ValidationError:
+def _reject(message: str, code: CatalogErrorCode) -> ValidationError:
     return ValidationError({"file": ValidationError(message, code=code)})
 
 
@@ -62,10 +65,11 @@ def inspect_image(file: File) -> InspectedImage:
     """
     max_bytes = catalog_setting("MAX_UPLOAD_BYTES")
     if file.size is None or file.size == 0:
-        raise _reject("The file is empty.", "empty")
+        raise _reject("The file is empty.", CatalogErrorCode.EMPTY)
     if file.size > max_bytes:
         raise _reject(
-            f"The file is {file.size} bytes; the limit is {max_bytes} bytes.", "too_large"
+            f"The file is {file.size} bytes; the limit is {max_bytes} bytes.",
+            CatalogErrorCode.TOO_LARGE,
         )
     max_pixels = catalog_setting("MAX_UPLOAD_PIXELS")
     file.seek(0)
@@ -79,13 +83,13 @@ def inspect_image(file: File) -> InspectedImage:
                     raise _reject(
                         f"{img.format} images are not accepted; upload JPEG, PNG, WebP, "
                         "GIF or AVIF.",
-                        "unsupported_format",
+                        CatalogErrorCode.UNSUPPORTED_FORMAT,
                     )
                 if img.width * img.height > max_pixels:
                     raise _reject(
                         f"The image is {img.width}×{img.height} pixels; the limit is "
                         f"{max_pixels} pixels.",
-                        "too_many_pixels",
+                        CatalogErrorCode.TOO_MANY_PIXELS,
                     )
                 fmt = img.format
                 img.load()  # decode every pixel: truncated files fail here
@@ -96,14 +100,20 @@ def inspect_image(file: File) -> InspectedImage:
                     width, height = height, width
     except ValidationError:
         raise
-    except (
-        UnidentifiedImageError,
-        PILImage.DecompressionBombError,
-        PILImage.DecompressionBombWarning,
-    ) as e:
-        raise _reject("The file is not an image that can be read.", "invalid_image") from e
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as e:
+        # Pillow refuses before our own check when the header claims far more pixels.
+        raise _reject(
+            f"The image claims more pixels than can be decoded; the limit is {max_pixels} pixels.",
+            CatalogErrorCode.TOO_MANY_PIXELS,
+        ) from e
+    except UnidentifiedImageError as e:
+        raise _reject(
+            "The file is not an image that can be read.", CatalogErrorCode.INVALID_IMAGE
+        ) from e
     except (OSError, SyntaxError, ValueError) as e:
-        raise _reject("The image file is damaged or truncated.", "invalid_image") from e
+        raise _reject(
+            "The image file is damaged or truncated.", CatalogErrorCode.INVALID_IMAGE
+        ) from e
     finally:
         file.seek(0)
     mime_type, extension = ALLOWED_FORMATS[fmt]
@@ -132,6 +142,8 @@ def derive(file: File) -> Derived:
         # Shrink first, then turn: exif_transpose copies the pixels it is given.
         img.thumbnail((box, box), PILImage.Resampling.LANCZOS)
         img = ImageOps.exif_transpose(img)
+        # convert("RGB") clips 16-bit greyscale to white; to_8bit scales it.
+        img = to_8bit(img)
         has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
         buffer = io.BytesIO()
         if has_alpha:
@@ -147,7 +159,7 @@ def derive(file: File) -> Derived:
 
 def placeholder(img: PILImage.Image) -> tuple[str, str]:
     """A BlurHash (4×3 components) and the most common colour, as ``#rrggbb``."""
-    tiny = img.convert("RGB")
+    tiny = to_8bit(img).convert("RGB")
     tiny.thumbnail((32, 32), PILImage.Resampling.BOX)
     quantized = tiny.quantize(colors=8)
     _, index = max(quantized.getcolors())
@@ -176,8 +188,20 @@ def create_image(
 ) -> Image:
     """Validate and store ``file`` with its small variant; create the Image row.
 
-    Raises ValidationError for a bad upload, with nothing stored.
+    Raises ValidationError for a bad upload, with nothing stored. Only those who
+    may see private images may make one (catalog.visibility); ``created_by=None``
+    is the system itself (commands, imports).
     """
+    if is_private and created_by is not None and not can_see_private(created_by):
+        raise ValidationError(
+            {
+                "is_private": ValidationError(
+                    "Only staff can see private images, so only staff may upload them; "
+                    "leave isPrivate false.",
+                    code=CatalogErrorCode.PRIVATE_NOT_ALLOWED,
+                )
+            }
+        )
     image = Image(name=name, alt_text=alt_text, created_by=created_by, is_private=is_private)
     save_new_image(image, file, product=product)
     return image
@@ -245,7 +269,9 @@ def _store(
         )
     except RemoteStorageError as e:
         logger.warning("Upload failed, nothing stored: %s", e)
-        raise ValidationError({"file": ValidationError(str(e), code="storage_unavailable")}) from e
+        raise ValidationError(
+            {"file": ValidationError(str(e), code=CatalogErrorCode.STORAGE_UNAVAILABLE)}
+        ) from e
     # Assigning names (not files) marks both fields as already stored.
     image.image, image.image_xs = stored
     return stored

@@ -6,6 +6,7 @@ OS environment win over it. `.env.example` lists every variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "strawberry_django",
+    "axes",
     "accounts",
     "media_store",
     "catalog",
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "accounts.middleware.ApiTokenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers locked-out logins.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -86,9 +90,35 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     sqlite_options = DATABASES["default"].setdefault("OPTIONS", {})
     sqlite_options.setdefault("timeout", 20)
     sqlite_options.setdefault("transaction_mode", "IMMEDIATE")
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Reads are public: no statement may hold a connection longer than this (ms,
+    # 0 turns it off, e.g. for a long migration). Cancelled statements become a
+    # QUERY_TIMEOUT error.
+    statement_timeout = env.int("DATABASE_STATEMENT_TIMEOUT", default=5000)
+    if statement_timeout:
+        pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+        pg_options["options"] = (
+            f"{pg_options.get('options', '')} -c statement_timeout={statement_timeout}".strip()
+        )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication --------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username/IP before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling (django-axes): after this many failed logins for one username
+# from one IP, further attempts get 429 until the cool-off passes.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Never log the password field's value.
+AXES_SENSITIVE_PARAMETERS = ["password"]
+# No start-up banner; lockouts are still logged.
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -152,6 +182,14 @@ MEDIA_STORE = {
     "MAX_OUTPUT_SIDE": env.int("MEDIA_MAX_OUTPUT_SIDE", default=4096),
     "MAX_SOURCE_PIXELS": env.int("MEDIA_MAX_SOURCE_PIXELS", default=40_000_000),
     "RENDITION_CACHE_DIR": env.path("MEDIA_RENDITION_CACHE_DIR", default=VAR_DIR / "renditions"),
+    "RENDITION_CACHE_MAX_BYTES": env.int("MEDIA_RENDITION_CACHE_MAX_BYTES", default=2**30),
+    # The render budget and limiter, measured in bench/bench_render_budget.py.
+    "MAX_CHAIN_STEPS": env.int("MEDIA_MAX_CHAIN_STEPS", default=5),
+    "MAX_RENDER_WORK": env.int("MEDIA_MAX_RENDER_WORK", default=1_000_000_000),
+    "MAX_RENDER_MEMORY": env.int("MEDIA_MAX_RENDER_MEMORY", default=100 * 2**20),
+    # Unset: one per core, at most 4.
+    "MAX_CONCURRENT_RENDERS": env.int("MEDIA_MAX_CONCURRENT_RENDERS", default=None),
+    "RENDER_QUEUE_TIMEOUT": env.float("MEDIA_RENDER_QUEUE_TIMEOUT", default=0.5),
 }
 
 # --- Catalog ---------------------------------------------------------------
@@ -160,6 +198,9 @@ CATALOG = {
     "MAX_UPLOAD_BYTES": env.int("CATALOG_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024),
     "MAX_UPLOAD_PIXELS": env.int("CATALOG_MAX_UPLOAD_PIXELS", default=40_000_000),
     "SMALL_VARIANT_SIZE": env.int("CATALOG_SMALL_VARIANT_SIZE", default=320),
+    "MAX_SRCSET_WIDTHS": env.int("CATALOG_MAX_SRCSET_WIDTHS", default=10),
+    "SNAP_WIDTHS": tuple(env.list("CATALOG_SNAP_WIDTHS", cast=int, default=[])) or None,
+    "ANONYMOUS_PRESETS_ONLY": env.bool("CATALOG_ANONYMOUS_PRESETS_ONLY", default=False),
 }
 
 # --- Logging ---------------------------------------------------------------
@@ -182,6 +223,10 @@ GRAPHQL = {
     "MAX_ALIASES": env.int("GRAPHQL_MAX_ALIASES", default=40),
     "MAX_TOKENS": env.int("GRAPHQL_MAX_TOKENS", default=5000),
     "MAX_COST": env.int("GRAPHQL_MAX_COST", default=20_000),
+    "MAX_LIST_LENGTH": env.int("GRAPHQL_MAX_LIST_LENGTH", default=100),
+    "MAX_INPUT_DEPTH": env.int("GRAPHQL_MAX_INPUT_DEPTH", default=10),
+    "MAX_INPUT_VALUES": env.int("GRAPHQL_MAX_INPUT_VALUES", default=2000),
+    "MAX_STRING_LENGTH": env.int("GRAPHQL_MAX_STRING_LENGTH", default=10_000),
     "DEFAULT_PAGE_SIZE": env.int("GRAPHQL_DEFAULT_PAGE_SIZE", default=20),
     "MAX_PAGE_SIZE": env.int("GRAPHQL_MAX_PAGE_SIZE", default=100),
     "DEFAULT_LIST_SIZE": env.int("GRAPHQL_DEFAULT_LIST_SIZE", default=10),

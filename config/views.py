@@ -1,13 +1,114 @@
+"""The GraphQL endpoint: strawberry's Django view, hardened for public traffic.
+
+Every refusal is JSON in GraphQL's error shape with a code and a message that
+says what to fix (``{"errors": [{"message": ..., "extensions": {"code": ...}}]}``),
+never an HTML page or a 500. Uploads are refused before their body is read when
+the client may not upload, or says it will send more than the limit.
+"""
+
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cross_web import HTTPException
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.files.uploadhandler import FileUploadHandler
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from strawberry.django.context import StrawberryDjangoContext
 from strawberry.django.views import GraphQLView
+from strawberry.file_uploads.utils import replace_placeholders_with_files
+
+from catalog.conf import catalog_setting
+from config.graphql_limits import ErrorCode
+
+# The permissions that make a multipart (upload) request worth reading.
+UPLOAD_PERMISSIONS = ("catalog.add_image", "catalog.change_image")
+# Room for the multipart framing and the `operations`/`map` fields around one
+# file of MAX_UPLOAD_BYTES.
+MULTIPART_OVERHEAD = 1024 * 1024
+
+
+@dataclass
+class CatalogContext(StrawberryDjangoContext):
+    """strawberry's Django context, plus the operation name as the client sent it.
+
+    strawberry fills a missing operationName with the document's first operation;
+    the limits extension needs to know it was missing (GraphQL spec: a document
+    with several operations needs one).
+    """
+
+    requested_operation: str | None = None
+
+
+class RequestError(HTTPException):
+    """An HTTP-level refusal of a GraphQL request, with its error code."""
+
+    def __init__(self, status: int, code: ErrorCode, message: str) -> None:
+        super().__init__(status, message)
+        self.code = code
+
+
+def error_response(
+    status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None
+) -> JsonResponse:
+    return JsonResponse(
+        {"errors": [{"message": message, "extensions": {"code": code.value}}]},
+        status=status,
+        headers=headers,
+    )
 
 
 def _noop(request):  # CsrfViewMiddleware needs a get_response; it is never called
     return None
+
+
+def upload_limit() -> int:
+    """Most bytes a multipart request may carry: one largest upload and its framing."""
+    return catalog_setting("MAX_UPLOAD_BYTES") + MULTIPART_OVERHEAD
+
+
+class BoundedUploadHandler(FileUploadHandler):
+    """Stops a multipart upload as soon as its files pass ``limit`` bytes.
+
+    Django reads no further than Content-Length, which the view checks first
+    (allowing for the framing); this stops the file bytes themselves at the
+    upload limit while they stream, before anything reaches the storage, and
+    bounds a body whose length is not known in advance (ASGI, chunked).
+    """
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            raise RequestError(
+                413,
+                ErrorCode.BODY_TOO_LARGE,
+                f"The uploaded files are larger than {self.limit} bytes "
+                "(CATALOG_MAX_UPLOAD_BYTES); send a smaller file.",
+            )
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def _too_large_message(limit: int, what: str) -> str:
+    return (
+        f"The upload {what} than {limit} bytes, the most one request may carry "
+        f"(CATALOG_MAX_UPLOAD_BYTES plus {MULTIPART_OVERHEAD} for the form); send a smaller file."
+    )
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -22,13 +123,152 @@ class CatalogGraphQLView(GraphQLView):
     token middleware marks them.
     """
 
-    def dispatch(self, request, *args, **kwargs):
-        if (
-            request.method == "POST"
-            and request.content_type != "application/json"
-            and request.user.is_authenticated
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            if request.method == "POST" and request.content_type == "multipart/form-data":
+                refusal = self._refuse_upload_early(request)
+                if refusal is not None:
+                    return refusal
+                request.upload_handlers.insert(
+                    0, BoundedUploadHandler(request, catalog_setting("MAX_UPLOAD_BYTES"))
+                )
+            if (
+                request.method == "POST"
+                and request.content_type != "application/json"
+                and request.user.is_authenticated
+            ):
+                refusal = CsrfViewMiddleware(_noop).process_view(request, None, (), {})
+                if refusal is not None:
+                    return refusal
+            return self.run(request=request)
+        except RequestError as e:
+            return error_response(e.status_code, e.code, e.reason)
+        except HTTPException as e:
+            # strawberry's own refusals (method, content type, operation type...).
+            return error_response(e.status_code, ErrorCode.BAD_REQUEST, e.reason)
+        except UnicodeDecodeError as e:
+            # strawberry's request adapter decodes the body before we see it.
+            return error_response(400, ErrorCode.INVALID_JSON, _not_utf8(e))
+        except RequestDataTooBig:
+            return error_response(
+                413,
+                ErrorCode.BODY_TOO_LARGE,
+                "The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE allows; "
+                "send a shorter query or fewer variables.",
+            )
+        except (MultiPartParserError, SuspiciousOperation) as e:
+            # Malformed multipart framing, too many parts or fields.
+            return error_response(
+                400,
+                ErrorCode.INVALID_MULTIPART,
+                f"The multipart body cannot be read ({e}); follow the GraphQL multipart "
+                "request spec: the fields `operations`, `map`, then one part per file.",
+            )
+
+    def get_context(self, request: HttpRequest, response: HttpResponse) -> CatalogContext:
+        return CatalogContext(request=request, response=response)
+
+    def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["context"].requested_operation = kwargs["request_data"].operation_name
+        return super().execute_single(*args, **kwargs)
+
+    def _refuse_upload_early(self, request: HttpRequest) -> JsonResponse | None:
+        """Refuse an upload the client may not make, without reading its body."""
+        user = request.user
+        if not user.is_authenticated:
+            return error_response(
+                401,
+                ErrorCode.UNAUTHENTICATED,
+                "Uploads need a signed-in user: send 'Authorization: Bearer <token>' "
+                "(manage.py create_api_token) or a session.",
+                headers={"WWW-Authenticate": 'Bearer realm="api"'},
+            )
+        if not any(user.has_perm(permission) for permission in UPLOAD_PERMISSIONS):
+            return error_response(
+                403,
+                ErrorCode.FORBIDDEN,
+                f"Uploads need one of the permissions {', '.join(UPLOAD_PERMISSIONS)}.",
+            )
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = upload_limit()
+        if length > limit:
+            return error_response(
+                413, ErrorCode.BODY_TOO_LARGE, _too_large_message(limit, "would be larger")
+            )
+        return None
+
+    # --- parsing: every malformed body is a 400 that says what is wrong ----------
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            return json.loads(text)
+        except UnicodeDecodeError as e:
+            raise RequestError(400, ErrorCode.INVALID_JSON, _not_utf8(e)) from e
+        except RecursionError as e:
+            raise RequestError(
+                400, ErrorCode.INVALID_JSON, "The JSON is nested too deeply to read."
+            ) from e
+        except json.JSONDecodeError as e:
+            raise RequestError(
+                400,
+                ErrorCode.INVALID_JSON,
+                f"The body is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.",
+            ) from e
+
+    def parse_multipart(self, request: Any) -> dict[str, Any]:
+        """Read a GraphQL multipart request, checking ``map`` before following it."""
+        post = request.post_data
+        operations = self.parse_json(post.get("operations") or "null")
+        if not isinstance(operations, dict):
+            raise _multipart_error("`operations` must be a JSON object with `query`.")
+        files_map = self.parse_json(post.get("map") or "{}")
+        if not isinstance(files_map, dict) or not all(
+            isinstance(paths, list) and all(isinstance(path, str) for path in paths)
+            for paths in files_map.values()
         ):
-            refusal = CsrfViewMiddleware(_noop).process_view(request, None, (), {})
-            if refusal is not None:
-                return refusal
-        return super().dispatch(request, *args, **kwargs)
+            raise _multipart_error(
+                "`map` must be a JSON object of part names to lists of paths, as in "
+                '{"0": ["variables.file"]}.'
+            )
+        files = request.files
+        for part, paths in files_map.items():
+            if part not in files:
+                raise _multipart_error(f"`map` names the file part {part!r}, which was not sent.")
+            for path in paths:
+                _check_placeholder(operations, path)
+        return replace_placeholders_with_files(operations, files_map, files)
+
+
+def _not_utf8(error: UnicodeDecodeError) -> str:
+    return f"The body is not UTF-8 (byte {error.start} cannot be decoded); send JSON as UTF-8."
+
+
+def _multipart_error(message: str) -> RequestError:
+    return RequestError(400, ErrorCode.INVALID_MULTIPART, message)
+
+
+def _check_placeholder(operations: dict[str, Any], path: str) -> None:
+    """``path`` (``variables.file`` or ``variables.files.0``) must name a null in the variables."""
+    keys = path.split(".")
+    target: Any = operations
+    found = keys[0] == "variables"
+    for key in keys if found else ():
+        if isinstance(target, dict) and key in target:
+            target = target[key]
+        elif isinstance(target, list) and key.isdigit() and int(key) < len(target):
+            target = target[int(key)]
+        else:
+            found = False
+            break
+    if not found or target is not None:
+        raise _multipart_error(
+            f"`map` path {path!r} must point at a null placeholder inside `variables` "
+            "(the variable the file is for, set to null in `operations`)."
+        )
+
+
+__all__ = ["CatalogGraphQLView", "error_response"]

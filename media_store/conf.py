@@ -9,6 +9,7 @@ with ``getattr(settings, ...)``. The merged dict is cached and dropped when
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any, Literal, TypedDict, cast
 
@@ -45,6 +46,21 @@ class MediaStoreSettings(TypedDict):
     # Presets the local CDN renders without a signature (their cost is known);
     # None means every preset.
     PUBLIC_PRESETS: tuple[str, ...] | None
+    # Render budget (media_store.rendering.budget), checked before decoding by the
+    # CDN and when the API builds a transformation URL. Steps after preset expansion:
+    MAX_CHAIN_STEPS: int
+    # Estimated work units of one render (about 1 ns of one core each: 1e9 ~ 1 s).
+    MAX_RENDER_WORK: int
+    # Estimated bytes of images one render holds at once, decoded source included.
+    MAX_RENDER_MEMORY: int
+    # Renders one process runs at once; their estimated memory is also kept under
+    # MAX_RENDER_MEMORY times this. Cached renditions are never limited. None: one
+    # per core the process may use, at most 4.
+    MAX_CONCURRENT_RENDERS: int | None
+    # Seconds a render waits for a slot before the CDN answers 503 with Retry-After.
+    RENDER_QUEUE_TIMEOUT: float
+    # Bytes the rendition cache may hold; least recently used renditions go first.
+    RENDITION_CACHE_MAX_BYTES: int
 
 
 # Stored names under this prefix are private: their URLs, originals included,
@@ -60,7 +76,24 @@ Option = Literal[
     "SIGNED_URL_EXPIRE",
     "PRESETS",
     "PUBLIC_PRESETS",
+    "MAX_CHAIN_STEPS",
+    "MAX_RENDER_WORK",
+    "MAX_RENDER_MEMORY",
+    "MAX_CONCURRENT_RENDERS",
+    "RENDER_QUEUE_TIMEOUT",
+    "RENDITION_CACHE_MAX_BYTES",
 ]
+
+
+def _cores() -> int:
+    """Cores this process may run on, at most 4: past that, the memory renders hold
+    together (MAX_RENDER_MEMORY each) matters more than their speed."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
 
 DEFAULTS: MediaStoreSettings = {
     "MAX_OUTPUT_SIDE": 4096,
@@ -75,9 +108,28 @@ DEFAULTS: MediaStoreSettings = {
         "zoom": "w-1600",
     },
     "PUBLIC_PRESETS": None,
+    # Calibrated on a 2-core machine (bench/bench_render_budget.py): the dearest
+    # render these allow takes about 1 s of one core and under 100 MB, so two at
+    # once on two cores stay under 2 s and a process under ~300 MB.
+    "MAX_CHAIN_STEPS": 5,
+    "MAX_RENDER_WORK": 1_000_000_000,
+    "MAX_RENDER_MEMORY": 100 * 2**20,
+    "MAX_CONCURRENT_RENDERS": None,
+    "RENDER_QUEUE_TIMEOUT": 0.5,
+    "RENDITION_CACHE_MAX_BYTES": 2**30,
 }
 
-_POSITIVE_INTS = ("MAX_OUTPUT_SIDE", "MAX_SOURCE_PIXELS", "DEFAULT_QUALITY", "SIGNED_URL_EXPIRE")
+_POSITIVE_INTS = (
+    "MAX_OUTPUT_SIDE",
+    "MAX_SOURCE_PIXELS",
+    "DEFAULT_QUALITY",
+    "SIGNED_URL_EXPIRE",
+    "MAX_CHAIN_STEPS",
+    "MAX_RENDER_WORK",
+    "MAX_RENDER_MEMORY",
+    "MAX_CONCURRENT_RENDERS",
+    "RENDITION_CACHE_MAX_BYTES",
+)
 
 
 @functools.cache
@@ -95,12 +147,19 @@ def media_store_settings() -> MediaStoreSettings:
             f"Valid options: {', '.join(DEFAULTS)}."
         )
     merged = cast(MediaStoreSettings, {**DEFAULTS, **overrides})
+    if merged["MAX_CONCURRENT_RENDERS"] is None:
+        merged["MAX_CONCURRENT_RENDERS"] = _cores()
     for name in _POSITIVE_INTS:
         value = merged[name]  # type: ignore[literal-required]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ImproperlyConfigured(f"MEDIA_STORE[{name!r}] must be a positive integer.")
     if not 1 <= merged["DEFAULT_QUALITY"] <= 100:
         raise ImproperlyConfigured("MEDIA_STORE['DEFAULT_QUALITY'] must be between 1 and 100.")
+    timeout = merged["RENDER_QUEUE_TIMEOUT"]
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 <= timeout <= 60:
+        raise ImproperlyConfigured(
+            "MEDIA_STORE['RENDER_QUEUE_TIMEOUT'] must be a number of seconds from 0 to 60."
+        )
     public = merged["PUBLIC_PRESETS"]
     merged["PUBLIC_PRESETS"] = tuple(merged["PRESETS"] if public is None else public)
     unknown_public = sorted(set(merged["PUBLIC_PRESETS"]) - set(merged["PRESETS"]))

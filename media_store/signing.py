@@ -18,6 +18,8 @@ from media_store.urlbuilder import DEFAULT_EXPIRY
 
 # The characters the SDK leaves unencoded in a path (RFC 3986 pchar).
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
+# ik-t is a Unix time; DEFAULT_EXPIRY (the SDK's "never") has 10 digits.
+_EXPIRY_DIGITS = 12
 
 
 def signature(message: str, key: str) -> str:
@@ -68,10 +70,14 @@ def verify(signed: SignedTarget, key: str, *, now: float | None = None) -> None:
     if not signed.signature:
         raise SignatureError("The URL is not signed.")
     expiry = signed.expiry or str(DEFAULT_EXPIRY)
-    if not expiry.isdigit():
+    # ASCII digits only, and few: str.isdigit() takes "²", which int() refuses, and
+    # int() refuses strings past 4300 digits.
+    if not (expiry.isascii() and expiry.isdigit() and len(expiry) <= _EXPIRY_DIGITS):
         raise SignatureError("The URL's ik-t is not a timestamp.")
     if int(expiry) < (time.time() if now is None else now):
         raise SignatureExpiredError("The URL has expired.")
     expected = signature(signed.target + expiry, key)
-    if not hmac.compare_digest(expected, signed.signature):
+    # compare_digest raises TypeError for non-ASCII text; such a signature is wrong anyway.
+    given = signed.signature
+    if not given.isascii() or not hmac.compare_digest(expected, given):
         raise SignatureError("The URL's signature does not match.")

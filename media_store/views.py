@@ -1,23 +1,20 @@
 """The embedded CDN: serve stored files and their ImageKit-style transformations.
 
-Renditions are rendered once and cached on disk under RENDITION_CACHE_DIR,
-keyed by the source (name, mtime, size), the canonical chain and the
-negotiated format, so a replaced source never serves a stale rendition.
-Errors are translated to HTTP here and nowhere else.
+The request is parsed and authorised by ``media_store.cdn.request`` (shared
+with the cached-rendition middleware). A rendition is looked up in the cache
+(``media_store.cdn.renditions``, keyed by the source's name and version, the
+canonical chain and the negotiated format); on a miss the source's header is
+read, the render budget checked before a pixel is decoded, and the render
+runs under the process's render limiter. Errors are translated to HTTP here
+and nowhere else: every refusal is a JSON body (``media_store.cdn.errors``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import posixpath
-import tempfile
-from contextlib import suppress
+import struct
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import storages
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -25,28 +22,28 @@ from django.http.response import HttpResponseBase
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import content_disposition_header, http_date
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_safe
+from PIL import Image
 
-from media_store.conf import (
-    PRIVATE_PREFIX,
-    media_store_settings,
-    rendition_cache_dir,
-    signing_key,
-)
-from media_store.exceptions import InvalidTransformationError
-from media_store.grammar import Transformation, parse
-from media_store.presets import expand, only_public_presets
+from media_store.budget import RenderCost, check_render_budget
+from media_store.cdn import renditions
+from media_store.cdn.errors import CdnError, error_response
+from media_store.cdn.limiter import RenderBusyError, limiter
+from media_store.cdn.request import CdnRequest, describe, parse_request
+from media_store.conf import media_store_settings
+from media_store.exceptions import ErrorCode, InvalidTransformationError
 from media_store.rendering import (
-    RENDERER_VERSION,
     InvalidSourceError,
     OutputTooLargeError,
+    RenderBudgetExceededError,
+    Rendered,
+    SourceInfo,
     SourceTooLargeError,
     UnsupportedTransformationError,
-    negotiate,
+    probe,
     render,
     sniff_content_type,
 )
-from media_store.signing import SignatureError, SignedTarget, split_target, verify
+from media_store.rendering.errors import ChainTooLongError
 
 logger = logging.getLogger(__name__)
 
@@ -59,100 +56,64 @@ ORIGINAL_CACHE_CONTROL = "public, max-age=3600"
 ORIGINAL_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 _EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif", "gif": "gif"}
+# What Pillow raises for a stored file it cannot decode, besides its own error types.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
 
 
 @csrf_exempt
-@require_safe
-def serve(request: HttpRequest, path: str, chain: str | None = None) -> HttpResponseBase:
+def serve(request: HttpRequest, path: str = "", chain: str | None = None) -> HttpResponseBase:
     """GET/HEAD ``<path>``, ``tr:<chain>/<path>`` or ``<path>?tr=<chain>``.
 
-    400 for a bad or unsupported chain or an output over MAX_OUTPUT_SIDE, 403
-    for a transformation without a valid signature (public presets excepted),
-    404 for a missing file or a path outside the storage, 422 for a source over
-    MAX_SOURCE_PIXELS or one that is not a readable image.
+    The URL kwargs only route here: the shared parser reads the request itself.
+    400 for a bad, unsupported or too costly chain, 403 for a transformation or
+    private file without a valid signature (public presets excepted), 404 for
+    a missing file, 405 for other methods, 422 for a source over
+    MAX_SOURCE_PIXELS or one that is not a readable image, 503 (Retry-After)
+    when every render slot stays busy. Every error body is JSON.
     """
-    query_chain = request.GET.get("tr")
-    if chain is not None and query_chain is not None:
-        return _plain(400, "Give the transformation either in the path or in ?tr=, not both.")
+    if request.method not in ("GET", "HEAD"):
+        return error_response(
+            CdnError(
+                ErrorCode.METHOD_NOT_ALLOWED,
+                "The media URLs only answer GET and HEAD.",
+                status=405,
+                headers={"Allow": "GET, HEAD"},
+            )
+        )
     try:
-        requested = parse(chain if chain is not None else query_chain or "")
-        transformation = expand(requested)
-        negotiated = None
-        if transformation and not _wants_original(transformation):
-            negotiated = negotiate(transformation, _accept(request))
-    except (InvalidTransformationError, UnsupportedTransformationError) as e:
-        return _plain(400, _describe(e, e.key))
-    # normpath: "a/../private/x" must not slip past the prefix check.
-    private = posixpath.normpath(path).startswith(PRIVATE_PREFIX)
-    if private or (negotiated is not None and not only_public_presets(requested)):
-        # Rendering costs CPU: only URLs this server signed (or public presets) get it.
-        try:
-            verify(_signed_target(request), signing_key())
-        except SignatureError as e:
-            return _plain(403, f"{e} Use the URL the API gave you.")
-
-    source = _source_path(path)
-    if source is None:
-        return _plain(404, "Not found.")
-    if negotiated is None:
-        return _serve_original(request, source)
-    return _serve_rendition(
-        request,
-        source,
-        transformation,
-        negotiated.variant,
-        vary_on_accept=negotiated.vary_on_accept,
-    )
-
-
-def _signed_target(request: HttpRequest) -> SignedTarget:
-    # The signature covers the URL after MEDIA_URL, as the storage's builder made it.
-    path = request.path.removeprefix(urlsplit(settings.MEDIA_URL).path)
-    return split_target(path, request.META.get("QUERY_STRING", ""))
-
-
-def _wants_original(transformation: Transformation) -> bool:
-    # ImageKit: ``orig-true`` serves the stored file and ignores every other parameter.
-    return any(step.get("orig") is True for step in transformation.steps)
-
-
-def _accept(request: HttpRequest) -> str:
-    return request.headers.get("Accept", "")
-
-
-def _describe(error: Exception, key: str | None) -> str:
-    """A short client message that always names the offending key."""
-    message = str(error)
-    if key and key not in message:
-        message = f"{key}: {message}"
-    return f"Invalid transformation: {message}"
-
-
-def _plain(status: int, message: str) -> HttpResponse:
-    response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+        cdn = parse_request(request)
+        source = find_source(cdn.name)
+        if cdn.negotiated is None:
+            return _serve_original(request, source)
+        return _serve_rendition(request, cdn, source)
+    except CdnError as e:
+        return error_response(e)
 
 
 def _storage_root() -> Path:
     return Path(storages["default"].location).resolve()
 
 
-def _source_path(name: str) -> Path | None:
-    """The stored file for ``name``, or None if missing or outside the storage root."""
+def find_source(name: str) -> Path:
+    """The stored file for ``name``; CdnError 404 if missing or outside the storage root."""
     storage = storages["default"]
     try:
         candidate = Path(storage.path(name))
         # resolve() follows symlinks, so a link pointing out of the root is refused too.
         resolved = candidate.resolve(strict=True)
+        inside = resolved.is_relative_to(_storage_root()) and resolved.is_file()
     except SuspiciousFileOperation:
         logger.info("Refused media path outside the storage root: %r", name)
-        return None
+        inside = False
     except (OSError, ValueError, NotImplementedError):
-        # Missing, unreadable, NUL byte in the name, or a storage with no local paths.
-        return None
-    if not resolved.is_relative_to(_storage_root()) or not resolved.is_file():
-        return None
+        # Missing, unreadable, a name too long for the file system, or no local paths.
+        inside = False
+    if not inside:
+        raise CdnError(
+            ErrorCode.NOT_FOUND,
+            "No stored file has this name. Check the path after the media URL.",
+            status=404,
+        )
     return resolved
 
 
@@ -179,55 +140,25 @@ def _set_headers(response: HttpResponseBase, headers: dict[str, str]) -> None:
         response.headers[name] = value
 
 
-def rendition_key(
-    name: str, stat: os.stat_result, transformation: Transformation, variant: str
-) -> str:
-    """The cache key of a rendition: source name and version, canonical chain, format.
-
-    Shared with the cached-rendition middleware, which must find what this view wrote.
-    """
-    material = "\0".join(
-        (
-            str(RENDERER_VERSION),
-            name,
-            str(stat.st_mtime_ns),
-            str(stat.st_size),
-            str(transformation),
-            variant,
-            str(media_store_settings()["DEFAULT_QUALITY"]),
-        )
-    )
-    return hashlib.sha256(material.encode()).hexdigest()
-
-
-def _cache_key(source: Path, transformation: Transformation, variant: str) -> str:
-    name = source.relative_to(_storage_root()).as_posix()
-    return rendition_key(name, source.stat(), transformation, variant)
-
-
-def _serve_rendition(
-    request: HttpRequest,
-    source: Path,
-    transformation: Transformation,
-    variant: str,
-    *,
-    vary_on_accept: bool,
-) -> HttpResponseBase:
-    key = _cache_key(source, transformation, variant)
-    headers = {
+def rendition_headers(key: str) -> dict[str, str]:
+    """Headers of every rendition response (200 or 304), from the view or the middleware."""
+    return {
         "ETag": f'"{key[:40]}"',
         "Cache-Control": RENDITION_CACHE_CONTROL,
         "X-Content-Type-Options": "nosniff",
     }
+
+
+def _serve_rendition(request: HttpRequest, cdn: CdnRequest, source: Path) -> HttpResponseBase:
+    assert cdn.negotiated is not None
+    name = source.relative_to(_storage_root()).as_posix()
+    key = renditions.rendition_key(name, source.stat(), cdn.transformation, cdn.negotiated.variant)
+    headers = rendition_headers(key)
     response = get_conditional_response(request, etag=headers["ETag"])
     if response is None:
-        cached = rendition_cache_dir() / key[:2] / key
-        response = _cached_response(cached, source)
-        if response is None:
-            response = _render_response(request, source, transformation, cached)
-    if response.status_code in (200, 304):
-        _set_headers(response, headers)
-    if vary_on_accept:
+        response = _cached_response(key, source) or _render_response(cdn, source, key)
+    _set_headers(response, headers)
+    if cdn.negotiated.vary_on_accept:
         patch_vary_headers(response, ("Accept",))
     return response
 
@@ -237,50 +168,42 @@ def _download_name(source: Path, content_type: str | None) -> str:
     return PurePosixPath(source.name).with_suffix(f".{_EXTENSIONS.get(extension, extension)}").name
 
 
-def _cached_response(cached: Path, source: Path) -> FileResponse | None:
+def _cached_response(key: str, source: Path) -> FileResponse | None:
     """Serve a rendition written earlier, or None on a miss."""
-    try:
-        handle = cached.open("rb")
-    except FileNotFoundError:
+    cached = renditions.open_cached(key)
+    if cached is None:
         return None
-    except OSError:
-        # A broken cache must not break delivery: render instead.
-        logger.warning("Cannot read rendition cache at %s", cached, exc_info=True)
-        return None
-    content_type = sniff_content_type(handle.read(16))
-    handle.seek(0)
+    content_type = sniff_content_type(cached.handle.read(16))
+    cached.handle.seek(0)
     return FileResponse(
-        handle,
+        cached.handle,
         content_type=content_type or "application/octet-stream",
         filename=_download_name(source, content_type),
     )
 
 
-def _render_response(
-    request: HttpRequest, source: Path, transformation: Transformation, cached: Path
-) -> HttpResponse:
+def _render_response(cdn: CdnRequest, source: Path, key: str) -> HttpResponseBase:
+    """Check the budget from the header, render under the limiter, cache the result."""
     options = media_store_settings()
+    header = _probe(source, options["MAX_SOURCE_PIXELS"])
+    cost = _check_budget(cdn, header)
     try:
-        with source.open("rb") as handle:
-            rendered = render(
-                handle,
-                transformation,
-                accept=_accept(request),
-                max_output_side=options["MAX_OUTPUT_SIDE"],
-                max_source_pixels=options["MAX_SOURCE_PIXELS"],
-                default_quality=options["DEFAULT_QUALITY"],
-            )
-    except SourceTooLargeError as e:
-        logger.info("Refused to render %s: %s", source, e)
-        return _plain(422, "Source image is too large to transform.")
-    except InvalidSourceError as e:
-        logger.warning("Cannot render %s: %s", source, e, exc_info=True)
-        return _plain(422, "Source file is not a readable image.")
-    except OutputTooLargeError as e:
-        return _plain(400, f"Requested output is too large: {e}")
-    except UnsupportedTransformationError as e:
-        return _plain(400, _describe(e, e.key))
-    _write_atomically(cached, rendered.data)
+        with limiter().slot(cost.memory, options["RENDER_QUEUE_TIMEOUT"]):
+            # Another request may have rendered it while this one waited.
+            cached = _cached_response(key, source)
+            if cached is not None:
+                return cached
+            rendered = _render(cdn, source)
+    except RenderBusyError as e:
+        logger.warning("Render refused, every slot busy: %s", e)
+        raise CdnError(
+            ErrorCode.RENDER_BUSY,
+            "Every render slot is busy; try again later (see Retry-After). Already"
+            " rendered images are still served.",
+            status=503,
+            headers={"Retry-After": str(e.retry_after)},
+        ) from e
+    renditions.store(key, rendered.data)
     response = HttpResponse(rendered.data, content_type=rendered.content_type)
     response.headers["Content-Disposition"] = content_disposition_header(
         False, _download_name(source, rendered.content_type)
@@ -288,26 +211,80 @@ def _render_response(
     return response
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write via a temp file and os.replace, so readers never see a partial file.
+def _probe(source: Path, max_source_pixels: int) -> SourceInfo:
+    try:
+        return probe(source, max_source_pixels=max_source_pixels)
+    except SourceTooLargeError as e:
+        logger.info("Refused to render %s: %s", source, e)
+        raise _source_too_large(max_source_pixels) from e
+    except (InvalidSourceError, *_DECODE_ERRORS) as e:
+        logger.warning("Cannot read the header of %s: %s", source, e)
+        raise _invalid_source() from e
 
-    Concurrent first requests each render and replace; the last one wins with
-    identical bytes. A failed write is logged, not raised: the response is
-    already in memory.
-    """
+
+def _check_budget(cdn: CdnRequest, header: SourceInfo) -> RenderCost:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    except OSError:
-        logger.warning("Cannot write rendition cache at %s", path, exc_info=True)
-        return
+        return check_render_budget(
+            cdn.transformation,
+            header.size,
+            header.format,
+            source_mode=header.mode,
+            orientation=header.orientation,
+            accept=cdn.accept,
+        )
+    except ChainTooLongError as e:
+        raise CdnError(ErrorCode.CHAIN_TOO_LONG, str(e)) from e
+    except RenderBudgetExceededError as e:
+        raise CdnError(ErrorCode.RENDER_BUDGET_EXCEEDED, str(e)) from e
+    except OutputTooLargeError as e:
+        raise _output_too_large(e) from e
+    except (UnsupportedTransformationError, InvalidTransformationError) as e:
+        raise CdnError(ErrorCode.UNSUPPORTED_TRANSFORMATION, describe(e, e.key)) from e
+
+
+def _render(cdn: CdnRequest, source: Path) -> Rendered:
+    options = media_store_settings()
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        # mkstemp creates 0600; a front server may serve this folder later.
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except OSError:
-        logger.warning("Cannot write rendition cache at %s", path, exc_info=True)
-        with suppress(FileNotFoundError):
-            os.unlink(temp)
+        return render(
+            source,
+            cdn.transformation,
+            accept=cdn.accept,
+            max_output_side=options["MAX_OUTPUT_SIDE"],
+            max_source_pixels=options["MAX_SOURCE_PIXELS"],
+            default_quality=options["DEFAULT_QUALITY"],
+        )
+    except SourceTooLargeError as e:
+        raise _source_too_large(options["MAX_SOURCE_PIXELS"]) from e
+    except OutputTooLargeError as e:
+        raise _output_too_large(e) from e
+    except UnsupportedTransformationError as e:
+        raise CdnError(ErrorCode.UNSUPPORTED_TRANSFORMATION, describe(e, e.key)) from e
+    except (InvalidSourceError, Image.DecompressionBombError, *_DECODE_ERRORS) as e:
+        # The stored file, not the request, is at fault: log it whole.
+        logger.warning("Cannot render %s", source, exc_info=True)
+        raise _invalid_source() from e
+
+
+def _source_too_large(max_pixels: int) -> CdnError:
+    return CdnError(
+        ErrorCode.SOURCE_TOO_LARGE,
+        f"The stored image has more than the {max_pixels} pixels the CDN transforms"
+        " (MAX_SOURCE_PIXELS). Request the original, or upload a smaller image.",
+        status=422,
+    )
+
+
+def _invalid_source() -> CdnError:
+    return CdnError(
+        ErrorCode.INVALID_SOURCE,
+        "The stored file is not a readable image, so it cannot be transformed. Request"
+        " the original, or upload the image again.",
+        status=422,
+    )
+
+
+def _output_too_large(error: OutputTooLargeError) -> CdnError:
+    return CdnError(
+        ErrorCode.OUTPUT_TOO_LARGE,
+        f"Requested output is too large: {error}. Ask for smaller w, h or dpr.",
+    )

@@ -213,7 +213,7 @@ def test_syntax_error_is_not_a_token_error(client, db):
     (error,) = errors_of(graphql(client, "{ products { "))
 
     assert error["message"].startswith("Syntax Error")
-    assert "extensions" not in error
+    assert error["extensions"] == {"code": ErrorCode.GRAPHQL_PARSE_FAILED}
 
 
 def test_nested_lists_refused_as_too_costly(client, db):
@@ -429,7 +429,11 @@ def test_measure_named_and_inline_fragments_count_like_fields():
     fragment Pictures on Product { images { url } }
     """
 
-    assert measure(inline) == measure(named) == Measure(depth=4, aliases=0, cost=220)
+    assert (
+        measure(inline)
+        == measure(named)
+        == Measure(depth=4, aliases=0, cost=220, input_depth=1, input_values=1)
+    )
 
 
 def test_measure_fragment_spread_twice_counts_twice():

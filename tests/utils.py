@@ -103,3 +103,37 @@ def run(client: Client, document: str, variables: dict, headers: dict | None = N
     """The one root field's result of a mutation document."""
     data = graphql_data(client, document, variables, **(headers or {}))
     return next(iter(data.values()))
+
+
+# --- Direct uploads to ImageKit ----------------------------------------------------
+
+UPLOAD_AUTH_SELECTION = (
+    "uploadUrl token expire fileName folder useUniqueFileName overwriteFile checks "
+    "publicKey urlEndpoint formFields { name value }"
+)
+
+
+def browser_upload(
+    auth: dict,
+    content: bytes,
+    *,
+    filename: str = "photo.jpg",
+    content_type: str = "image/jpeg",
+    fields: dict[str, str | None] | None = None,
+):
+    """POST ``content`` to ``auth["uploadUrl"]`` as a browser does, with no private key.
+
+    ``auth`` is an ``imagekitUploadAuth`` result: its ``formFields`` are sent as
+    text parts, then the file as ``file``. ``fields`` changes them (None drops one).
+    """
+    import httpx
+
+    form = {field["name"]: field["value"] for field in auth["formFields"]}
+    for name, value in (fields or {}).items():
+        if value is None:
+            form.pop(name, None)
+        else:
+            form[name] = value
+    return httpx.post(
+        auth["uploadUrl"], data=form, files={"file": (filename, content, content_type)}
+    )

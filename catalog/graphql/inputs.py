@@ -21,7 +21,9 @@ from strawberry.types import Info
 from strawberry_django.optimizer import optimize
 
 from catalog import models as catalog
+from catalog.error_codes import CatalogErrorCode
 from catalog.graphql.permissions import instance_for
+from catalog.visibility import Viewer
 
 M = TypeVar("M", bound=models.Model)
 
@@ -108,18 +110,25 @@ class DeletedNode:
     id: relay.GlobalID
 
 
-def model_values(data: Any, relations: dict[str, type[models.Model]]) -> dict[str, Any]:
+def model_values(
+    data: Any, relations: dict[str, type[models.Model]], *, viewer: Viewer
+) -> dict[str, Any]:
     """The fields the client sent (null included), keyed by model field name.
 
     ``relations`` maps a relation (``category``) to its model; the global ID sent
-    as its argument (``category_id``) is resolved to a row, or to None for null.
+    as its argument (``category_id``) is resolved to a row ``viewer`` may see, or
+    to None for null.
     """
     values = {name: value for name, value in vars(data).items() if value is not UNSET}
     for field, model in relations.items():
         argument = ARGUMENT_FOR_FIELD[field]
         if argument in values:
             global_id = values.pop(argument)
-            values[field] = None if global_id is None else instance_for(global_id, model, argument)
+            values[field] = (
+                None
+                if global_id is None
+                else instance_for(global_id, model, argument, viewer=viewer)
+            )
     return values
 
 
@@ -146,7 +155,11 @@ def save_from_input(instance: M, values: dict[str, Any], *, partial: bool = Fals
             field = instance._meta.get_field(name)
             if value is None and not field.null:
                 raise ValidationError(
-                    {name: ValidationError(field.error_messages["null"], code="null")}
+                    {
+                        name: ValidationError(
+                            field.error_messages["null"], code=CatalogErrorCode.NULL
+                        )
+                    }
                 )
             setattr(instance, name, value)
         instance.full_clean()

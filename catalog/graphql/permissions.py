@@ -7,7 +7,11 @@ from typing import TypeVar
 from django.core.exceptions import ValidationError
 from django.db import models
 from strawberry import relay
+from strawberry.types import Info
 from strawberry_django.permissions import HasPerm, IsAuthenticated
+
+from catalog.error_codes import CatalogErrorCode
+from catalog.visibility import Viewer, visible
 
 SIGN_IN = "Sign in, or send an API token as 'Authorization: Bearer <token>'."
 
@@ -27,24 +31,39 @@ def requires(permission: str) -> list:
 M = TypeVar("M", bound=models.Model)
 
 
-def instance_for(
-    global_id: relay.GlobalID, model: type[M], field: str, type_name: str | None = None
-) -> M:
-    """The row a global ID names, or a ValidationError on ``field`` (codes invalid, not_found)."""
+def viewer(info: Info) -> Viewer:
+    """The user making the request (anonymous included)."""
+    return info.context.request.user
+
+
+def instance_for(global_id: relay.GlobalID, model: type[M], field: str, *, viewer: Viewer) -> M:
+    """The row a global ID names, or a ValidationError on ``field`` (codes invalid, not_found).
+
+    Only rows ``viewer`` may see are found: a private image looked up by someone
+    who may not see it is "not found", exactly like a missing one.
+    """
     label = model._meta.verbose_name
-    if global_id.type_name != (type_name or model.__name__):
+    if global_id.type_name != model.__name__:
         raise ValidationError(
-            {field: ValidationError(f"This ID is not a {label}'s ID.", code="invalid")}
+            {
+                field: ValidationError(
+                    f"This ID is not a {label}'s ID.", code=CatalogErrorCode.INVALID
+                )
+            }
         )
     try:
-        instance = model._default_manager.filter(pk=global_id.node_id).first()
+        instance = visible(model, viewer).filter(pk=global_id.node_id).first()
     except (TypeError, ValueError, ValidationError) as e:
         # The primary key refused the key part ("abc" for an integer or a UUID key).
         raise ValidationError(
-            {field: ValidationError(f"This ID is not a {label}'s ID.", code="invalid")}
+            {
+                field: ValidationError(
+                    f"This ID is not a {label}'s ID.", code=CatalogErrorCode.INVALID
+                )
+            }
         ) from e
     if instance is None:
         raise ValidationError(
-            {field: ValidationError(f"No {label} has this ID.", code="not_found")}
+            {field: ValidationError(f"No {label} has this ID.", code=CatalogErrorCode.NOT_FOUND)}
         )
     return instance

@@ -11,16 +11,25 @@ import enum
 import functools
 from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import strawberry
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from graphql import GraphQLError
 from strawberry.types.arguments import InputContext
 
+from catalog.conf import catalog_setting
+from media_store.budget import (
+    ChainTooLongError,
+    RenderBudgetExceededError,
+    check_render_budget,
+)
 from media_store.conf import media_store_settings, presets
 from media_store.exceptions import InvalidTransformationError
 from media_store.grammar import REGISTRY, Step, Transformation
 from media_store.presets import preset_step
+from media_store.rendering import UnsupportedTransformationError
 
 
 @strawberry.enum(description="How the image fits a box given by both width and height.")
@@ -155,15 +164,64 @@ def _values(transform: ImageTransformInput) -> tuple[tuple[str, Any], ...]:
     return tuple(values)
 
 
-def _max_side() -> int:
-    return media_store_settings()["MAX_OUTPUT_SIDE"]
+class Policy(NamedTuple):
+    """The settings URL building follows; part of every cache key below."""
+
+    max_side: int
+    snap_widths: tuple[int, ...] | None
+    max_srcset_widths: int
+    max_chain_steps: int
+    # The render budget's limits: the budget check below is cached per policy.
+    render_limits: tuple[int, int]
+
+
+@functools.cache
+def policy() -> Policy:
+    options = media_store_settings()
+    snap = catalog_setting("SNAP_WIDTHS")
+    return Policy(
+        max_side=options["MAX_OUTPUT_SIDE"],
+        snap_widths=tuple(sorted(set(snap))) if snap else None,
+        max_srcset_widths=catalog_setting("MAX_SRCSET_WIDTHS"),
+        max_chain_steps=options["MAX_CHAIN_STEPS"],
+        render_limits=(options["MAX_RENDER_WORK"], options["MAX_RENDER_MEMORY"]),
+    )
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("CATALOG", "MEDIA_STORE"):
+        policy.cache_clear()
+
+
+def snap(size: int, sizes: tuple[int, ...] | None) -> int:
+    """``size`` rounded up to the next of ``sizes`` (the largest if it is beyond them)."""
+    if not sizes:
+        return size
+    return next((allowed for allowed in sizes if allowed >= size), sizes[-1])
+
+
+def _snapped(values: tuple[tuple[str, Any], ...], sizes: tuple[int, ...] | None):
+    """The step's width (or lone height) snapped; a height given with the width follows it."""
+    if not sizes:
+        return values
+    given = dict(values)
+    width, height = given.get("width"), given.get("height")
+    if isinstance(width, int):
+        given["width"] = snap(width, sizes)
+        if isinstance(height, int):
+            given["height"] = max(1, round(height * given["width"] / width))
+    elif isinstance(height, int):
+        given["height"] = snap(height, sizes)
+    return tuple(given.items())
 
 
 @functools.lru_cache(maxsize=1024)
-def _cached_step(values: tuple[tuple[str, Any], ...], argument: str, max_side: int) -> Step | None:
+def _cached_step(values: tuple[tuple[str, Any], ...], argument: str, rules: Policy) -> Step | None:
     """One input's step; raises a GraphQLError naming the argument."""
     if not values:
         return None
+    values = _snapped(values, rules.snap_widths)
     try:
         (step,) = Transformation.from_sdk([dict(values)]).steps or (None,)
     except InvalidTransformationError as e:
@@ -172,10 +230,10 @@ def _cached_step(values: tuple[tuple[str, Any], ...], argument: str, max_side: i
     dpr = dict(values).get("dpr", 1)
     for name in ("width", "height"):
         value = dict(values).get(name)
-        if isinstance(value, int) and value * dpr > max_side:
+        if isinstance(value, int) and value * dpr > rules.max_side:
             raise invalid(
                 f"{argument}.{name}",
-                f"{value}px × dpr {dpr} is over the {max_side}px limit.",
+                f"{value}px × dpr {dpr} is over the {rules.max_side}px limit.",
             )
     return step
 
@@ -197,7 +255,7 @@ def to_transformation(
         preset,
         None if transforms is None else tuple(item.chain_values for item in transforms),
         None if transform is None else transform.chain_values,
-        _max_side(),
+        policy(),
     )
 
 
@@ -206,17 +264,28 @@ def _cached_chain(
     preset: str | None,
     transforms: tuple[tuple[tuple[str, Any], ...], ...] | None,
     transform: tuple[tuple[str, Any], ...] | None,
-    max_side: int,
+    rules: Policy,
 ) -> Transformation | None:
     # Keyed by value, so each size of a listing is built once, not once per image.
     # The caller checks the preset against the settings; its step is just its name.
     steps = [] if preset is None else [preset_step(preset)]
     for index, values in enumerate(transforms or ()):
-        steps.append(_cached_step(values, f"transforms[{index}]", max_side))
+        steps.append(_cached_step(values, f"transforms[{index}]", rules))
     if transform is not None:
-        steps.append(_cached_step(transform, "transform", max_side))
+        steps.append(_cached_step(transform, "transform", rules))
     chain = tuple(step for step in steps if step is not None)
+    steps_after_presets = len(chain) - (preset is not None) + len(_preset_steps(preset))
+    if steps_after_presets > rules.max_chain_steps:
+        raise invalid(
+            "transforms",
+            f"the chain has {steps_after_presets} steps (presets expanded); the limit is "
+            f"{rules.max_chain_steps} (MEDIA_STORE['MAX_CHAIN_STEPS']). Combine steps.",
+        )
     return Transformation(chain) if chain else None
+
+
+def _preset_steps(preset: str | None) -> tuple[Step, ...]:
+    return () if preset is None else presets()[preset].steps
 
 
 def srcset_transformations(
@@ -230,7 +299,7 @@ def srcset_transformations(
         None if transform is None else transform.chain_values,
         None if widths is None else tuple(widths),
         image_width,
-        _max_side(),
+        policy(),
     )
 
 
@@ -239,7 +308,7 @@ def _cached_srcset(
     transform: tuple[tuple[str, Any], ...] | None,
     widths: tuple[int, ...] | None,
     image_width: int,
-    max_side: int,
+    rules: Policy,
 ) -> tuple[tuple[int, Transformation], ...]:
     base = dict(transform or ())
     if "height" in base and "width" not in base:
@@ -247,21 +316,65 @@ def _cached_srcset(
             "transform.height",
             "srcset sets the width; give width too to fix the aspect ratio, or neither.",
         )
-    chosen = sorted(set(widths if widths is not None else DEFAULT_SRCSET_WIDTHS))
-    if not chosen:
-        raise invalid("widths", "give at least one width, or leave widths out for the defaults.")
-    for width in chosen:
+    requested = widths if widths is not None else DEFAULT_SRCSET_WIDTHS
+    for width in requested:
         if width < 1:
             raise invalid("widths", f"widths must be positive, got {width}.")
+    chosen = sorted({snap(width, rules.snap_widths) for width in requested})
+    if not chosen:
+        raise invalid("widths", "give at least one width, or leave widths out for the defaults.")
+    if len(chosen) > rules.max_srcset_widths:
+        raise invalid(
+            "widths",
+            f"{len(chosen)} distinct widths; the limit is {rules.max_srcset_widths} "
+            "(CATALOG_MAX_SRCSET_WIDTHS). Browsers pick from a few sizes; give fewer.",
+        )
     usable = [width for width in chosen if width <= image_width] or [min(chosen[0], image_width)]
     result = []
     for width in usable:
         values = {**base, "width": width}
         if base.get("width") and base.get("height"):
             values["height"] = max(1, round(width * base["height"] / base["width"]))
-        step = _cached_step(tuple(values.items()), "transform", max_side)
+        step = _cached_step(tuple(values.items()), "transform", rules)
         result.append((width, Transformation((step,))))
     return tuple(result)
+
+
+def check_budget(
+    chain: Transformation | None, image: Any, argument: str = "transform"
+) -> Transformation | None:
+    """``chain``, if the local CDN's render budget allows it for ``image``'s source.
+
+    Checked when the URL is built, so the API never hands out a URL the CDN
+    would refuse (MEDIA_STORE's MAX_CHAIN_STEPS, MAX_RENDER_WORK,
+    MAX_RENDER_MEMORY). Cached per chain and source size: a listing pays once
+    per size, not once per image.
+    """
+    if chain is None:
+        return None
+    refusal = _budget_refusal(chain, image.width, image.height, image.mime_type, policy())
+    if refusal is not None:
+        code, message, extensions = refusal
+        raise GraphQLError(message, extensions={"code": code, "argument": argument, **extensions})
+    return chain
+
+
+@functools.lru_cache(maxsize=4096)
+def _budget_refusal(
+    chain: Transformation, width: int, height: int, mime_type: str, rules: Policy
+) -> tuple[str, str, dict[str, Any]] | None:
+    # The outcome is cached, refusals included: a refused chain is refused for
+    # every image of that size without estimating it again.
+    try:
+        check_render_budget(chain, (width, height), mime_type or None)
+    except RenderBudgetExceededError as e:
+        code = "CHAIN_TOO_LONG" if isinstance(e, ChainTooLongError) else "RENDER_BUDGET_EXCEEDED"
+        return code, e.args[0], {"option": e.option, "limit": e.limit}
+    except (ValueError, UnsupportedTransformationError) as e:
+        # What planning refuses for this source: an extract outside it, an output over
+        # the largest side once the source's size is known.
+        return "INVALID_TRANSFORMATION", f"Invalid transformation for this image: {e}", {}
+    return None
 
 
 def _preset_names() -> str:

@@ -12,23 +12,24 @@ from strawberry import auto, relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from catalog import models
+from catalog import models, visibility
 from catalog.graphql.fields import ColumnField, PkNode, global_id, plain_field
+from catalog.graphql.permissions import viewer
 from catalog.graphql.transforms import (
     ImageTransformInput,
+    check_budget,
     srcset_transformations,
     to_transformation,
 )
 
 
 def can_see_private(info: Info) -> bool:
-    user = info.context.request.user
-    return bool(user.is_authenticated and user.is_staff)
+    return visibility.can_see_private(viewer(info))
 
 
 def visible_images(queryset: QuerySet[models.Image], info: Info) -> QuerySet[models.Image]:
-    """Private images exist only for staff."""
-    return queryset if can_see_private(info) else queryset.filter(is_private=False)
+    """Private images exist only for staff (catalog.visibility)."""
+    return visibility.visible_images(queryset, viewer(info))
 
 
 @strawberry_django.type(get_user_model(), name="User", field_cls=ColumnField)
@@ -68,7 +69,7 @@ class ImagePlaceholder:
     # different arguments (`small: url(...) large: url(...)`), and Django would then
     # load `image` one row at a time. It also lets those fields be plain strawberry
     # fields, which skip strawberry-django's resolver wrapping on every call.
-    only=["image", "image_xs", "width", "blurhash", "dominant_color"],
+    only=["image", "image_xs", "width", "height", "mime_type", "blurhash", "dominant_color"],
 )
 class ImageType(PkNode, relay.Node):
     _id = global_id("Image")
@@ -101,9 +102,11 @@ class ImageType(PkNode, relay.Node):
         preset: str | None = None,
     ) -> str:
         field = self.image
-        return field.storage.transformed_url(
-            field.name, to_transformation(transform, transforms, preset)
+        chain = to_transformation(transform, transforms, preset)
+        argument = (
+            "transforms" if transforms is not None else "transform" if transform else "preset"
         )
+        return field.storage.transformed_url(field.name, check_budget(chain, self, argument))
 
     @strawberry.field(
         description=(
@@ -117,7 +120,7 @@ class ImageType(PkNode, relay.Node):
         field = self.image
         build = field.storage.transformed_url
         return ", ".join(
-            f"{build(field.name, chain)} {width}w"
+            f"{build(field.name, check_budget(chain, self, 'widths'))} {width}w"
             for width, chain in srcset_transformations(transform, widths, self.width)
         )
 

@@ -10,7 +10,9 @@ from config.graphql_limits.extensions import (
     ErrorCode,
     MaskUnexpectedErrors,
     QueryLimits,
+    log_error,
     should_mask_error,
+    strip_suggestions,
 )
 from config.graphql_limits.measure import Measure, Sizes, measure_operation
 
@@ -24,6 +26,8 @@ __all__ = [
     "Sizes",
     "get",
     "graphql_settings",
+    "log_error",
     "measure_operation",
     "should_mask_error",
+    "strip_suggestions",
 ]

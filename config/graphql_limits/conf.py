@@ -27,6 +27,15 @@ class GraphQLSettings(TypedDict):
     MAX_TOKENS: int | None
     # Estimated result size: see config.graphql_limits.measure.
     MAX_COST: int | None
+    # Items in any one list argument, variables included (`srcset(widths:)`,
+    # `nodes(ids:)`, `inList` filters). JSON arguments are data and not counted.
+    MAX_LIST_LENGTH: int | None
+    # Nesting of an argument's value, variables included (`filters: {AND: {OR: ...}}`).
+    MAX_INPUT_DEPTH: int | None
+    # Values in all the operation's arguments together, variables included.
+    MAX_INPUT_VALUES: int | None
+    # Characters in any one string argument, variables included (JSON excluded).
+    MAX_STRING_LENGTH: int | None
     # Items assumed for a connection field (one with `first`/`last`) queried
     # without either. Keep both sizes equal to the connections' own
     # (catalog.graphql.connections: 20 a page, a larger `first` than 100 refused).
@@ -46,6 +55,10 @@ Option = Literal[
     "MAX_ALIASES",
     "MAX_TOKENS",
     "MAX_COST",
+    "MAX_LIST_LENGTH",
+    "MAX_INPUT_DEPTH",
+    "MAX_INPUT_VALUES",
+    "MAX_STRING_LENGTH",
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "DEFAULT_LIST_SIZE",
@@ -58,6 +71,10 @@ DEFAULTS: GraphQLSettings = {
     "MAX_ALIASES": 40,
     "MAX_TOKENS": 5000,
     "MAX_COST": 20_000,
+    "MAX_LIST_LENGTH": 100,
+    "MAX_INPUT_DEPTH": 10,
+    "MAX_INPUT_VALUES": 2000,
+    "MAX_STRING_LENGTH": 10_000,
     "DEFAULT_PAGE_SIZE": 20,
     "MAX_PAGE_SIZE": 100,
     "DEFAULT_LIST_SIZE": 10,
@@ -65,7 +82,16 @@ DEFAULTS: GraphQLSettings = {
     "INTROSPECTION": True,
 }
 
-_LIMITS = ("MAX_DEPTH", "MAX_ALIASES", "MAX_TOKENS", "MAX_COST")
+_LIMITS = (
+    "MAX_DEPTH",
+    "MAX_ALIASES",
+    "MAX_TOKENS",
+    "MAX_COST",
+    "MAX_LIST_LENGTH",
+    "MAX_INPUT_DEPTH",
+    "MAX_INPUT_VALUES",
+    "MAX_STRING_LENGTH",
+)
 _SIZES = ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "DEFAULT_LIST_SIZE")
 _SWITCHES = ("MASK_ERRORS", "INTROSPECTION")
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 import functools
+import logging
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -35,13 +37,35 @@ from config.graphql_limits.measure import Measure, Sizes, measure_operation
 
 
 class ErrorCode(enum.StrEnum):
-    """``extensions.code`` of the errors these extensions return."""
+    """``extensions.code`` of the errors the GraphQL endpoint itself returns.
+
+    Errors of the request as a whole (HTTP status 4xx, from config.views), then of
+    the document (these extensions); field errors carry their own codes.
+    """
+
+    BAD_REQUEST = "BAD_REQUEST"
+    INVALID_JSON = "INVALID_JSON"
+    INVALID_MULTIPART = "INVALID_MULTIPART"
+    BODY_TOO_LARGE = "BODY_TOO_LARGE"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
 
     QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
     TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
     TOO_MANY_TOKENS = "TOO_MANY_TOKENS"
     QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+    LIST_TOO_LONG = "LIST_TOO_LONG"
+    INPUT_TOO_DEEP = "INPUT_TOO_DEEP"
+    INPUT_TOO_LARGE = "INPUT_TOO_LARGE"
+    STRING_TOO_LONG = "STRING_TOO_LONG"
+    OPERATION_NAME_REQUIRED = "OPERATION_NAME_REQUIRED"
     INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+    # Codes for graphql-core's own errors, which come without one (Apollo's names).
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    # The database cancelled a statement that ran past its timeout.
+    QUERY_TIMEOUT = "QUERY_TIMEOUT"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -59,8 +83,32 @@ _CHECKS = (
         "MAX_COST",
         "cost",
         ErrorCode.QUERY_TOO_COSTLY,
-        "Query costs {value} (each field weighs the product of the list sizes above it; "
-        "ask for smaller pages with `first`)",
+        "Query costs {value} (each field weighs the product of the list sizes above it, "
+        "and of its own list arguments; ask for smaller pages with `first`)",
+    ),
+    (
+        "MAX_LIST_LENGTH",
+        "longest_list",
+        ErrorCode.LIST_TOO_LONG,
+        "Argument {where} has {value} items",
+    ),
+    (
+        "MAX_INPUT_DEPTH",
+        "input_depth",
+        ErrorCode.INPUT_TOO_DEEP,
+        "An argument's value is nested {value} levels deep",
+    ),
+    (
+        "MAX_INPUT_VALUES",
+        "input_values",
+        ErrorCode.INPUT_TOO_LARGE,
+        "The arguments hold {value} values in all",
+    ),
+    (
+        "MAX_STRING_LENGTH",
+        "longest_string",
+        ErrorCode.STRING_TOO_LONG,
+        "Argument {where_string} is {value} characters long",
     ),
 )
 
@@ -99,7 +147,12 @@ def exceeded(
         limit = conf[option]  # type: ignore[literal-required]
         value = getattr(measured, attribute)
         if limit is not None and value > limit:
-            message = f"{what.format(value=value)}; the limit is {limit} (GRAPHQL['{option}'])."
+            described = what.format(
+                value=value,
+                where=measured.longest_list_at,
+                where_string=measured.longest_string_at,
+            )
+            message = f"{described}; the limit is {limit} (GRAPHQL['{option}'])."
             yield limit_error(code, message, nodes=node, limit=limit, value=value)
 
 
@@ -154,12 +207,39 @@ class QueryLimits(SchemaExtension):
         context = self.execution_context
         schema, document = context.schema._schema, context.graphql_document
         variables = context.variables if isinstance(context.variables, Mapping) else None
-        errors = validate(schema, document, [limits_rule(self.conf, variables)])
+        errors = _operation_name_errors(context)
+        errors = errors or validate(schema, document, [limits_rule(self.conf, variables)])
         if not errors:
             errors = _validate_cached(schema, document, tuple(context.validation_rules))
         # Set, so strawberry does not validate again.
         context.pre_execution_errors = list(errors)
         yield
+
+
+def _operation_name_errors(context: Any) -> list[GraphQLError]:
+    """The GraphQL spec's rule that strawberry skips: several operations need a name.
+
+    strawberry runs the first operation when operationName is missing; the view
+    records what the client sent as ``requested_operation`` on the context.
+    """
+    operations = [
+        definition.name.value if definition.name else "(anonymous)"
+        for definition in context.graphql_document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
+    requested = getattr(context.context, "requested_operation", _NOT_RECORDED)
+    if len(operations) < 2 or requested is not None:
+        return []
+    return [
+        limit_error(
+            ErrorCode.OPERATION_NAME_REQUIRED,
+            f"The document has {len(operations)} operations ({', '.join(operations)}); "
+            "say which one to run with operationName.",
+        )
+    ]
+
+
+_NOT_RECORDED = object()
 
 
 # Documents repeat (a storefront sends the same few queries), and validating the
@@ -183,6 +263,78 @@ def _explain_token_limit(error: GraphQLError, limit: int) -> GraphQLError:
 # Raised on purpose, with a message meant for the client.
 EXPECTED_ERRORS = (GraphQLError, PermissionDenied, ValidationError)
 
+logger = logging.getLogger("config.graphql")
+
+# graphql-core's hints name fields, arguments, types and enum values of the schema.
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
+
+
+def strip_suggestions(error: GraphQLError) -> None:
+    """Drop a "Did you mean ...?" hint from ``error``'s message, in place."""
+    error.message = _SUGGESTION.sub("", error.message)
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """An exception raised while resolving (so the error has a path) that no code
+    meant for the client. Errors about the request itself (syntax, validation, a
+    scalar refusing a value) are the client's, whatever raised them."""
+    return (
+        error.path is not None
+        and error.original_error is not None
+        and not isinstance(error.original_error, EXPECTED_ERRORS)
+    )
+
+
+def _ensure_code(error: GraphQLError) -> None:
+    """Give graphql-core's own errors (syntax, validation, coercion) a code, in place.
+
+    Unexpected exceptions get theirs when they are masked.
+    """
+    extensions = error.extensions or {}
+    if "code" in extensions or is_unexpected(error):
+        return
+    if isinstance(error, GraphQLSyntaxError):
+        code = ErrorCode.GRAPHQL_PARSE_FAILED
+    elif error.path is None and not error.message.startswith("Variable '$"):
+        code = ErrorCode.GRAPHQL_VALIDATION_FAILED
+    else:
+        # A variable or argument value that cannot be coerced to its type.
+        code = ErrorCode.BAD_USER_INPUT
+    error.extensions = {**extensions, "code": code.value}
+
+
+def is_timeout(error: BaseException | None) -> bool:
+    """A statement the database cancelled (PostgreSQL's statement_timeout)."""
+    while error is not None:
+        if getattr(error, "sqlstate", None) == "57014":  # query_canceled
+            return True
+        error = error.__cause__
+    return False
+
+
+def log_error(error: GraphQLError, execution_context: Any = None) -> None:
+    """Log one error with its operation's name, never the document or variables.
+
+    Refused and invalid requests are the client's business: WARNING, with the
+    code. An unexpected exception is ours: ERROR, with its traceback.
+    """
+    _ensure_code(error)
+    operation = getattr(execution_context, "operation_name", None) or "anonymous"
+    path = ".".join(str(key) for key in error.path or ()) or "-"
+    if is_unexpected(error):
+        logger.error(
+            "GraphQL operation %s failed at %s: %s",
+            operation,
+            path,
+            error.message,
+            exc_info=error.original_error,
+        )
+        return
+    code = (error.extensions or {}).get("code", "GRAPHQL_ERROR")
+    logger.warning(
+        "GraphQL operation %s refused (%s) at %s: %s", operation, code, path, error.message
+    )
+
 
 def should_mask_error(error: GraphQLError) -> bool:
     """Whether to hide the error's message: an unexpected exception raised while resolving.
@@ -191,19 +343,14 @@ def should_mask_error(error: GraphQLError) -> bool:
     the limits above) and stay readable, as do ``EXPECTED_ERRORS``, which
     include strawberry's and strawberry_django's permission errors.
     """
-    return bool(
-        get("MASK_ERRORS")
-        and error.path is not None
-        and error.original_error is not None
-        and not isinstance(error.original_error, EXPECTED_ERRORS)
-    )
+    return bool(get("MASK_ERRORS") and is_unexpected(error))
 
 
 class MaskUnexpectedErrors(MaskErrors):
     """Replace unexpected errors' messages with "Unexpected error." when GRAPHQL['MASK_ERRORS'].
 
-    Strawberry has already logged each error with its traceback (logger
-    ``strawberry.execution``) when this runs, so nothing is lost.
+    The schema has already logged each error with its traceback (logger
+    ``config.graphql``) when this runs, so nothing is lost.
     """
 
     def __init__(self) -> None:
@@ -211,5 +358,12 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
+        if is_timeout(error.original_error):
+            masked.message = (
+                "The database gave up on this request (DATABASE_STATEMENT_TIMEOUT); ask for "
+                "fewer items or narrower filters."
+            )
+            masked.extensions = {"code": ErrorCode.QUERY_TIMEOUT.value}
+            return masked
         masked.extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value}
         return masked

@@ -8,11 +8,27 @@ The real ``imagekitio`` SDK talks to it over HTTP::
         server.faults.fail("upload", 503, times=1, headers={"retry-after-ms": "10"})
         url = client.helper.build_url(src=uploaded.file_path, url_endpoint=server.url_endpoint)
 
-Routes: ``POST /api/v1/files/upload``, ``GET /v1/files``, ``GET /v1/files/{id}/details``,
-``DELETE /v1/files/{id}``, ``POST /v1/files/batch/deleteByFileIds`` and the URL
-endpoint ``GET /cdn/<endpoint_id>/...`` (originals, ``tr:`` and ``?tr=``, signed
-URLs). Unauthenticated admin routes for another process: ``/__faults__``
-(GET/POST/DELETE), ``/__requests__`` (GET/DELETE), ``POST /__reset__``, ``/__health__``.
+Routes: ``POST /api/v1/files/upload``, ``POST /api/v2/files/upload``, ``GET /v1/files``,
+``GET /v1/files/{id}/details``, ``DELETE /v1/files/{id}``,
+``POST /v1/files/batch/deleteByFileIds`` and the URL endpoint ``GET /cdn/<endpoint_id>/...``
+(originals, ``tr:`` and ``?tr=``, signed URLs). Unauthenticated admin routes for another
+process: ``/__faults__`` (GET/POST/DELETE), ``/__requests__`` (GET/DELETE),
+``POST /__reset__``, ``/__health__``.
+
+Uploads: the private key in Basic auth (both versions); V1 client-side parameters
+(publicKey, token, expire, signature: HMAC-SHA1 of token + expire, so nothing else
+is signed); V2 client-side tokens, verified as ImageKit documents them (``auth.py``):
+a JWT, HS256 with the private key, ``kid`` = the public key, ``iat``/``exp`` at most
+an hour apart, every form field but ``file``/``token`` equal to the payload's and
+none missing, each token accepted once. ``checks`` are evaluated for the subset in
+``checks.py``; anything else there is a 400, never passed unchecked.
+
+Hardened account: ``ImageKitServer(client_upload_folder="/catalog/uploads/")`` (or
+``manage.py imagekit_server --client-upload-folder /catalog/uploads/``) refuses, with
+403, a V1 client-side upload that targets a folder outside that one or would
+overwrite an existing file (``overwriteFile`` true, the default, with
+``useUniqueFileName=false`` on a taken path). Use it to check that a V1 signature
+leaked to a browser cannot replace a catalog image.
 
 Not emulated: file versions as assets (an overwrite replaces the bytes and bumps
 ``versionInfo``; ``type=file-version`` lists nothing), folders as objects of their

@@ -17,7 +17,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from media_store.imagekit_server import errors
-from media_store.imagekit_server.auth import ClientUploadAuth, check_basic
+from media_store.imagekit_server.auth import ClientUploadAuth, UploadTokenAuth, check_basic
 from media_store.imagekit_server.cdn import handle_cdn
 from media_store.imagekit_server.errors import ApiError, error_response, json_response
 from media_store.imagekit_server.faults import (
@@ -29,7 +29,7 @@ from media_store.imagekit_server.faults import (
 )
 from media_store.imagekit_server.listing import handle_list
 from media_store.imagekit_server.serialize import file_object
-from media_store.imagekit_server.upload import handle_upload
+from media_store.imagekit_server.upload import handle_upload, handle_upload_v2
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -84,9 +84,11 @@ class ImageKitApp:
         self.faults = FaultInjector() if faults is None else faults
         self.log = RequestLog() if log is None else log
         self.client_auth = ClientUploadAuth(config.private_key, config.public_key)
+        self.upload_tokens = UploadTokenAuth(config.private_key, config.public_key)
         self.url_map = Map(
             [
                 Rule("/api/v1/files/upload", endpoint="upload", methods=["POST"]),
+                Rule("/api/v2/files/upload", endpoint="upload_v2", methods=["POST"]),
                 Rule("/v1/files", endpoint="list", methods=["GET"]),
                 Rule("/v1/files/batch/deleteByFileIds", endpoint="bulk_delete", methods=["POST"]),
                 # path: the SDK percent-encodes ``/`` in ids, which werkzeug decodes.
@@ -102,6 +104,7 @@ class ImageKitApp:
         )
         self._handlers: dict[str, Callable[..., Any]] = {
             "upload": lambda request: json_response(handle_upload(self, request)),
+            "upload_v2": lambda request: json_response(handle_upload_v2(self, request)),
             "list": self._list,
             "bulk_delete": self._bulk_delete,
             "details": self._details,
@@ -177,7 +180,7 @@ class ImageKitApp:
             _drain(request)
             return (None, "drop") if fault.drops else (_fault_response(fault), "status")
         try:
-            if endpoint not in ("upload", "cdn"):
+            if endpoint not in ("upload", "upload_v2", "cdn"):
                 self.check_key(request.headers.get("Authorization"))
             return self._handlers[endpoint](request, **args), None
         except ApiError as e:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from media_store.imagekit_server.names import normalise_folder
+
 # ImageKit's free plan limit for images and raw files (protocol notes, section 2).
 DEFAULT_MAX_FILE_SIZE = 25 * 1024 * 1024
 
@@ -22,6 +24,12 @@ class Config:
 
     ``url_endpoint`` is the public CDN base written into ``url`` fields; when None
     it is derived per request from the Host header and ``cdn_path``.
+
+    ``client_upload_folder`` hardens the account against V1 client-side uploads
+    (publicKey + token + expire + signature, which sign nothing else): when set,
+    such an upload is refused (403) if it targets a folder outside this one or
+    would overwrite an existing file. Uploads with the private key or a V2
+    token are not affected.
     """
 
     private_key: str
@@ -32,6 +40,7 @@ class Config:
     max_output_side: int = 4096
     max_source_pixels: int = 40_000_000
     default_quality: int = 80
+    client_upload_folder: str | None = None
     named_transformations: Mapping[str, str] = field(
         default_factory=lambda: dict(DEFAULT_NAMED_TRANSFORMATIONS)
     )
@@ -46,3 +55,6 @@ class Config:
                 "not overlap the API routes (/api/, /v1/) or the admin routes (/__*)"
             )
         object.__setattr__(self, "cdn_path", path)
+        if self.client_upload_folder is not None:
+            folder = normalise_folder(self.client_upload_folder)
+            object.__setattr__(self, "client_upload_folder", folder)

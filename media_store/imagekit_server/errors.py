@@ -30,6 +30,20 @@ FILE_EXISTS = (
     "A file with the same name already exists at the exact location. We could not overwrite it "
     "because both overwriteFile and useUniqueFileName are set to false."
 )
+CHECKS_SYNTAX = "Your request contains invalid syntax for the checks parameter."
+CHECKS_FAILED = "Your request failed 'checks' validation."
+# [SPEC] POST /api/v2/files/upload.
+TOKEN_MISSING = "Your request is missing token parameter."
+TOKEN_EXPIRED = "Your request contains expired token."
+TOKEN_INVALID = "Your request has invalid token."
+TOKEN_PAYLOAD_MISMATCH = (
+    "Your request contains invalid payload. It does not match with the payload used to "
+    "generate token."
+)
+TOKEN_AND_KEY = (
+    "Your request contains both token and basic auth parameter. Use only one method, you "
+    "might be exposing your private API key."
+)
 FILE_IDS_MISSING = "fileIds parameter is missing."
 FILE_IDS_TOO_MANY = "fileIds cannot have more than 100 items."
 FILE_IDS_NOT_ARRAY = "fileIds should be an Array."

@@ -7,6 +7,7 @@ authentication and before anything is stored, like a failing load balancer.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from collections.abc import Mapping
@@ -16,8 +17,22 @@ from typing import Any
 
 from media_store.imagekit_server.errors import HELP
 
-ENDPOINTS = frozenset({"upload", "details", "delete", "list", "bulk_delete", "cdn"})
+ENDPOINTS = frozenset({"upload", "upload_v2", "details", "delete", "list", "bulk_delete", "cdn"})
 ANY_ENDPOINT = "*"
+
+_JSON = "application/json; charset=utf-8"
+# 200 answers ImageKit's API does not document, by kind: (body, Content-Type). What
+# the SDK makes of each (lenient parsing, its default): JSONDecodeError; the text as a
+# str; a list; a model whose fields hold the wrong types.
+MALFORMED_BODIES: dict[str, tuple[str, str]] = {
+    "not-json": ("{not json", _JSON),
+    "text": ("<html><body>502 Bad Gateway</body></html>", "text/html; charset=utf-8"),
+    "wrong-shape": (json.dumps(["not", "a", "file"]), _JSON),
+    "wrong-types": (
+        json.dumps({"fileId": 5, "filePath": None, "name": ["x"], "size": "big"}),
+        _JSON,
+    ),
+}
 
 
 @dataclass
@@ -44,8 +59,9 @@ class Fault:
 class FaultInjector:
     """Thread-safe per-endpoint faults: error statuses, dropped connections, latency.
 
-    Endpoint names: ``upload``, ``details``, ``delete``, ``list``, ``bulk_delete``,
-    ``cdn``, or ``*`` for all of them (consulted after the endpoint's own queue).
+    Endpoint names: ``upload`` (API V1), ``upload_v2``, ``details``, ``delete``,
+    ``list``, ``bulk_delete``, ``cdn``, or ``*`` for all of them (consulted after the
+    endpoint's own queue).
     """
 
     def __init__(self) -> None:
@@ -70,6 +86,17 @@ class FaultInjector:
         if not 100 <= status <= 599:
             raise ValueError(f"status must be an HTTP status code (100-599), got {status!r}")
         self._push(endpoint, Fault(status, body, dict(headers or {}), _times(times)))
+
+    def malformed(self, endpoint: str, kind: str = "not-json", *, times: int | None = 1) -> None:
+        """Answer the next ``times`` requests 200 with a body the API does not document.
+
+        ``kind``: one of MALFORMED_BODIES (``not-json``, ``text``, ``wrong-shape``,
+        ``wrong-types``). Nothing is stored, as with any fault.
+        """
+        if kind not in MALFORMED_BODIES:
+            raise ValueError(f"kind must be one of {', '.join(MALFORMED_BODIES)}, got {kind!r}")
+        body, content_type = MALFORMED_BODIES[kind]
+        self._push(endpoint, Fault(200, body, {"Content-Type": content_type}, _times(times)))
 
     def drop(self, endpoint: str, *, times: int | None = 1) -> None:
         """Close the connection without a response for the next ``times`` requests."""
@@ -111,7 +138,8 @@ class FaultInjector:
         """Apply one JSON rule from the admin route.
 
         ``{"endpoint": "upload", "status": 503, "times": 2, "body": {...}, "headers": {...}}``,
-        ``{"endpoint": "upload", "drop": true, "times": 1}`` or
+        ``{"endpoint": "upload", "drop": true, "times": 1}``,
+        ``{"endpoint": "upload", "malformed": "not-json"}`` or
         ``{"endpoint": "upload", "latency": 0.5}``. Raises ValueError on a bad rule.
         """
         endpoint = spec.get("endpoint")
@@ -127,6 +155,11 @@ class FaultInjector:
             self.delay(endpoint, float(latency))
         elif spec.get("drop"):
             self.drop(endpoint, times=times)
+        elif "malformed" in spec:
+            kind = spec["malformed"]
+            if not isinstance(kind, str):
+                raise ValueError('"malformed" must be one of ' + ", ".join(MALFORMED_BODIES))
+            self.malformed(endpoint, kind, times=times)
         elif "status" in spec:
             status = spec["status"]
             if isinstance(status, bool) or not isinstance(status, int):
@@ -142,7 +175,9 @@ class FaultInjector:
                 headers={str(k): str(v) for k, v in headers.items()},
             )
         else:
-            raise ValueError('a fault needs one of "status", "drop": true or "latency"')
+            raise ValueError(
+                'a fault needs one of "status", "drop": true, "malformed" or "latency"'
+            )
 
     def snapshot(self) -> dict[str, Any]:
         """The pending faults and latencies, JSON-ready."""

@@ -16,6 +16,17 @@ from PIL import Image, UnidentifiedImageError
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _GENERIC = "application/octet-stream"
 _UNREADABLE_IMAGES = frozenset({"image/svg+xml", "image/heic", "image/heif"})
+# ImageKit identifies binary files by their magic number and text files by their
+# extension [DOCS: docs-keep-a-changelog, api-reference/upload-file-api/README.md].
+# Pillow knows the images; these are common binaries that get named like images.
+_MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"\x7fELF", "application/x-executable"),
+    (b"MZ", "application/x-msdownload"),
+)
+_HEAD = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +53,15 @@ def probe(path: Path, name: str, declared_mime: str | None = None) -> Probe:
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         # SyntaxError: some Pillow plugins raise it for a malformed header.
         pass
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD)
+    for magic, sniffed in _MAGIC:
+        if head.startswith(magic):
+            return Probe(sniffed, "non-image")
     mime = _guess(name, declared_mime)
+    if b"\x00" in head and mime.startswith("image/") and mime not in _UNREADABLE_IMAGES:
+        # Binary bytes Pillow cannot read are not the image their name claims.
+        return Probe(_GENERIC, "non-image")
     # Pillow cannot read these, but ImageKit treats them as images. Anything else
     # Pillow rejects (a text file named x.jpg) is not an image.
     return Probe(mime, "image" if mime in _UNREADABLE_IMAGES else "non-image")

@@ -52,6 +52,10 @@ class ImageKitServer:
     ``faults`` (FaultInjector) and ``requests`` (RequestLog) drive and observe
     it from tests; ``POST /__faults__`` and ``GET /__requests__`` do the same
     over HTTP for a server in another process.
+
+    ``client_upload_folder`` (e.g. ``/catalog/uploads/``) hardens the account:
+    a V1 client-side upload outside that folder, or one that would overwrite a
+    file, is refused with 403 (see Config).
     """
 
     def __init__(
@@ -69,6 +73,7 @@ class ImageKitServer:
         max_source_pixels: int = 40_000_000,
         default_quality: int = 80,
         named_transformations: Mapping[str, str] | None = None,
+        client_upload_folder: str | None = None,
         quiet: bool = True,
     ) -> None:
         if not endpoint_id or "/" in endpoint_id:
@@ -91,6 +96,7 @@ class ImageKitServer:
             max_source_pixels=max_source_pixels,
             default_quality=default_quality,
             named_transformations=dict(named_transformations or DEFAULT_NAMED_TRANSFORMATIONS),
+            client_upload_folder=client_upload_folder,
         )
         self.app = ImageKitApp(self.store, self.config, self.faults, self.requests)
         self.ready = threading.Event()

@@ -69,3 +69,21 @@ class OutputTooLargeError(RenderError, ValueError):
 
 class InvalidSourceError(RenderError, ValueError):
     """The source is not an image Pillow can read, or it is corrupt."""
+
+
+class RenderBudgetExceededError(RenderError, ValueError):
+    """A render would cost more than a limit allows; raised before any pixel is decoded.
+
+    ``option`` names the setting that refused it (``"MAX_RENDER_WORK"``...),
+    ``limit`` is its value and ``value`` the estimate, in the same unit.
+    """
+
+    def __init__(self, message: str, *, option: str, limit: int, value: int) -> None:
+        super().__init__(message)
+        self.option = option
+        self.limit = limit
+        self.value = value
+
+
+class ChainTooLongError(RenderBudgetExceededError):
+    """The chain has more steps (presets expanded) than ``MAX_CHAIN_STEPS``."""

@@ -1,5 +1,10 @@
 """The Pillow pipeline, in a fixed order: open, EXIF orientation, then per stage
-trim, geometry (one resample) and effects, then encode."""
+trim, geometry (one resample) and effects, then encode.
+
+The header is read and the output planned before any pixel is decoded
+(``_predict``); ``media_store.rendering.budget`` plans the same way to
+estimate a render's cost, so the two must change together.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,8 @@ from media_store.rendering.errors import (
 )
 from media_store.rendering.focus import locator
 from media_store.rendering.geometry import Focus, Geometry, Size, plan
-from media_store.rendering.spec import Stage, compile_spec
+from media_store.rendering.modes import to_8bit
+from media_store.rendering.spec import RenderSpec, Stage, compile_spec
 
 if TYPE_CHECKING:
     from media_store.grammar import Transformation
@@ -31,6 +37,8 @@ Source = str | PathLike[str] | IO[bytes]
 # JPEG draft decoding must leave at least this factor of the target size, so
 # the final Lanczos pass still has pixels to average (as Image.thumbnail does).
 REDUCING_GAP = 2.0
+# Pillow formats whose decoder can draft (libjpeg's DCT scaling).
+DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
 # Image.resize's reducing_gap for the final pass; see _resample.
 RESIZE_GAP = 3.0
 
@@ -45,6 +53,7 @@ _UPRIGHT = {
     8: Image.Transpose.ROTATE_90,
 }
 _SWAPS_AXES = frozenset({5, 6, 7, 8})
+_TURNS_SWAP_AXES = frozenset(_UPRIGHT[orientation] for orientation in _SWAPS_AXES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,31 +86,36 @@ def render(
     returns the source's bytes untouched.
     """
     spec = compile_spec(transformation)
-    opened = _open(source, max_source_pixels)
-    with opened:
-        if spec.original:
+    if spec.original:
+        with _open(source, max_source_pixels) as opened:
             return _original(source, opened)
-        if opened.width * opened.height > max_source_pixels:
-            raise SourceTooLargeError(opened.size, max_source_pixels)
-        source_format = opened.format
-        orientation = _orientation(opened)
-        upright = opened.size[::-1] if orientation in _SWAPS_AXES else opened.size
-        # Plan without pixels first: refuse oversized or out-of-bounds output
-        # before decoding, and learn how small the JPEG may be decoded.
-        first, final = _predict(upright, spec.stages, max_output_side)
-        if final is not None:
-            _check_format_limit(final, spec.format, accept, source_format)
-        if first is not None and spec.stages[0].trim is None:
-            _draft(opened, first, orientation)
-        try:
-            image = _upright(opened, orientation)
-        except OSError as e:
-            raise InvalidSourceError("source image is truncated or corrupt") from e
-        icc_profile = opened.info.get("icc_profile")
-    image = _normalise_mode(image)
-    planned_on = upright
+    image, planned_on, source_format, icc_profile, turn = _decode(
+        source, spec, accept, max_output_side, max_source_pixels
+    )
+    # Every step rebinds ``image``, so the image it replaced is freed at once:
+    # at most one step's input and output are alive (media_store.rendering.budget
+    # counts memory the same way).
+    image = to_8bit(image)
     for stage in spec.stages:
-        image = _run_stage(image, stage, planned_on, max_output_side)
+        if stage.trim is not None:
+            image = trim(image, stage.trim)
+            planned_on = image.size
+        auto = any(resize.focus is Focus.AUTO for resize in stage.resizes)
+        geometry = plan(
+            planned_on,
+            stage.resizes,
+            max_side=max_output_side,
+            locate=locator(image) if auto else None,
+        )
+        if turn is not None:
+            image = _resample_turned(image, geometry, turn, stage.padding)
+            turn = None
+        else:
+            image = _resample(image, geometry.rescaled(image.size), stage.padding)
+        for effect in stage.effects:
+            image = effect.apply(image)
+        if max(image.size) > max_output_side:
+            raise OutputTooLargeError(image.size, max_output_side)
         planned_on = image.size
 
     name = formats.choose(
@@ -119,6 +133,79 @@ def render(
         background=background[:3],
     )
     return Rendered(data, output.content_type, name, image.width, image.height)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What a source's header says, read without decoding a pixel.
+
+    ``size`` is upright (EXIF orientation applied); ``format`` and ``mode`` are
+    Pillow's names; ``orientation`` is the EXIF value, 1 when absent.
+    """
+
+    size: Size
+    format: str | None
+    mode: str
+    orientation: int
+
+
+def probe(source: Source, *, max_source_pixels: int = 40_000_000) -> SourceInfo:
+    """Read ``source``'s header; raises SourceTooLargeError or InvalidSourceError as render does."""
+    with _open(source, max_source_pixels) as opened:
+        if opened.width * opened.height > max_source_pixels:
+            raise SourceTooLargeError(opened.size, max_source_pixels)
+        orientation = _orientation(opened)
+        size = opened.size[::-1] if orientation in _SWAPS_AXES else opened.size
+        return SourceInfo(size, opened.format, opened.mode, orientation)
+
+
+def turns_after_resample(stage: Stage, geometry: Geometry) -> bool:
+    """Whether the first stage resamples the stored pixels and turns only its result upright.
+
+    Turning a 12 MP photo first would hold two copies of it; turning the
+    resampled one costs a copy of the (usually much smaller) output. Trim and
+    fo-auto read upright pixels, and a stage without geometry has nothing to
+    shrink, so those turn the source first.
+    """
+    return (
+        stage.trim is None
+        and not geometry.is_identity
+        and all(resize.focus is not Focus.AUTO for resize in stage.resizes)
+    )
+
+
+def _decode(
+    source: Source, spec: RenderSpec, accept: str, max_output_side: int, max_source_pixels: int
+) -> tuple[Image.Image, Size, str | None, bytes | None, Image.Transpose | None]:
+    """Check the header, then decode: (image, upright size, format, ICC profile, turn).
+
+    The upright size is what the first stage is planned on; the image may be
+    smaller (JPEG draft). ``turn`` is the transpose still to apply after the
+    first resample (see turns_after_resample), None when the image is upright.
+    Nothing else keeps a reference to the decoded pixels.
+    """
+    with _open(source, max_source_pixels) as opened:
+        if opened.width * opened.height > max_source_pixels:
+            raise SourceTooLargeError(opened.size, max_source_pixels)
+        source_format = opened.format
+        orientation = _orientation(opened)
+        upright = opened.size[::-1] if orientation in _SWAPS_AXES else opened.size
+        # Plan without pixels first: refuse oversized or out-of-bounds output
+        # before decoding, and learn how small the JPEG may be decoded.
+        first, final = _predict(upright, spec.stages, max_output_side)
+        if final is not None:
+            _check_format_limit(final, spec.format, accept, source_format)
+        if first is not None and spec.stages[0].trim is None:
+            _draft(opened, first, orientation)
+        icc_profile = opened.info.get("icc_profile")
+        turn = None
+        if orientation in _UPRIGHT and first and turns_after_resample(spec.stages[0], first):
+            turn = _UPRIGHT[orientation]
+        try:
+            image = _upright(opened, orientation if turn is None else 1)
+        except OSError as e:
+            raise InvalidSourceError("source image is truncated or corrupt") from e
+    return image, upright, source_format, icc_profile, turn
 
 
 def _open(source: Source, max_source_pixels: int) -> Image.Image:
@@ -149,43 +236,49 @@ def _original(source: Source, opened: Image.Image) -> Rendered:
     return Rendered(data, content_type, pillow_format.lower(), opened.width, opened.height)
 
 
-def _predict(
-    size: Size, stages: tuple[Stage, ...], max_side: int
-) -> tuple[Geometry | None, Size | None]:
-    """The first stage's geometry and the final size, or None once trim makes it unknown.
+@dataclass(frozen=True, slots=True)
+class PlannedStage:
+    """A stage planned without pixels: its geometry on its input, and its output size."""
 
-    fo-auto is planned centred here: the window's position needs pixels,
-    its size does not.
+    stage: Stage
+    geometry: Geometry
+    size: Size
+
+
+def plan_stages(
+    size: Size, stages: tuple[Stage, ...], max_side: int, *, through_trim: bool = False
+) -> list[PlannedStage]:
+    """Plan ``stages`` on an upright ``size`` source, up to the first trim.
+
+    A trim's result needs pixels. With ``through_trim`` planning goes on as if
+    every trim kept the whole image, its most expensive outcome (the render
+    budget's assumption). fo-auto is planned centred: the window's position
+    needs pixels, its size does not. Raises OutputTooLargeError and
+    CropOutOfBoundsError.
     """
-    first = None
+    planned = []
     for stage in stages:
-        if stage.trim is not None:
-            return first, None
+        if stage.trim is not None and not through_trim:
+            break
         geometry = plan(size, stage.resizes, max_side=max_side)
-        first = first or geometry
         size = geometry.size
         for effect in stage.effects:
             size = effect.output_size(size)
         if max(size) > max_side:
             raise OutputTooLargeError(size, max_side)
-    return first, size
+        planned.append(PlannedStage(stage, geometry, size))
+    return planned
 
 
-def _run_stage(image: Image.Image, stage: Stage, planned_on: Size, max_side: int) -> Image.Image:
-    """Trim, one resample (planned on ``planned_on``, maybe larger than a draft), effects."""
-    if stage.trim is not None:
-        image = trim(image, stage.trim)
-        planned_on = image.size
-    auto = any(resize.focus is Focus.AUTO for resize in stage.resizes)
-    geometry = plan(
-        planned_on, stage.resizes, max_side=max_side, locate=locator(image) if auto else None
-    )
-    image = _resample(image, geometry.rescaled(image.size), stage.padding)
-    for effect in stage.effects:
-        image = effect.apply(image)
-    if max(image.size) > max_side:
-        raise OutputTooLargeError(image.size, max_side)
-    return image
+def _predict(
+    size: Size, stages: tuple[Stage, ...], max_side: int
+) -> tuple[Geometry | None, Size | None]:
+    """The first stage's geometry and the final size, or None once trim makes it unknown."""
+    planned = plan_stages(size, stages, max_side)
+    first = planned[0].geometry if planned else None
+    if len(planned) < len(stages):
+        return first, None
+    return first, planned[-1].size if planned else size
 
 
 def _check_format_limit(
@@ -210,13 +303,35 @@ def _orientation(image: Image.Image) -> int:
     return value if value in _UPRIGHT else 1
 
 
+def draft_scale(size: Size, geometry: Geometry) -> int:
+    """The factor (1, 2, 4 or 8) libjpeg decodes a ``size`` JPEG at for ``geometry``.
+
+    Pure, so the render budget can count decoded pixels before decoding; it
+    mirrors the choice JpegImageFile.draft makes from the size asked for.
+    """
+    if geometry.is_identity:
+        return 1
+    scale_x, scale_y = geometry.scale
+    wanted = (
+        max(1, math.ceil(size[0] * scale_x * REDUCING_GAP)),
+        max(1, math.ceil(size[1] * scale_y * REDUCING_GAP)),
+    )
+    room = min(size[0] // wanted[0], size[1] // wanted[1])
+    return next((factor for factor in (8, 4, 2) if room >= factor), 1)
+
+
+def drafted_size(size: Size, scale: int) -> Size:
+    """A ``size`` JPEG's decoded size at 1/``scale`` (libjpeg rounds up)."""
+    return -(-size[0] // scale), -(-size[1] // scale)
+
+
 def _draft(image: Image.Image, geometry: Geometry, orientation: int) -> None:
     """Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the output is much smaller.
 
     Decoding a 4000x3000 JPEG for a 100 px thumbnail then costs 1/64 of the
     memory and most of the time. draft() never goes below the size asked for.
     """
-    if image.format not in ("JPEG", "MPO") or geometry.is_identity:
+    if image.format not in DRAFT_FORMATS or geometry.is_identity:
         return
     scale_x, scale_y = geometry.scale
     if orientation in _SWAPS_AXES:
@@ -232,32 +347,56 @@ def _draft(image: Image.Image, geometry: Geometry, orientation: int) -> None:
 def _upright(image: Image.Image, orientation: int) -> Image.Image:
     """Decode and apply the EXIF orientation; the result carries no EXIF."""
     image.load()
-    if orientation in _UPRIGHT:
-        return image.transpose(_UPRIGHT[orientation])
-    return image
-
-
-def _normalise_mode(image: Image.Image) -> Image.Image:
-    """Bring any decoded mode to L, LA, RGB or RGBA, the modes geometry and encoders share."""
-    mode = image.mode
-    if mode in ("L", "LA", "RGB", "RGBA"):
+    if orientation not in _UPRIGHT:
         return image
-    if mode == "1":
-        return image.convert("L")
-    if mode in ("P", "PA"):
-        # Resizing a palette image would fall back to nearest-neighbour.
-        transparent = mode == "PA" or "transparency" in image.info
-        return image.convert("RGBA" if transparent else "RGB")
-    if mode == "La":
-        return image.convert("LA")
-    if mode == "RGBa":
-        return image.convert("RGBA")
-    if mode.startswith("I;16") or mode == "I":
-        # 16-bit greyscale: scale to 8 bits instead of letting convert() clip.
-        return image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
-    if mode == "F":
-        return image.convert("L")
-    return image.convert("RGB")
+    upright = image.transpose(_UPRIGHT[orientation])
+    # The caller's file object would keep the stored pixels alive until it returns.
+    image.close()
+    return upright
+
+
+def _resample_turned(
+    image: Image.Image, geometry: Geometry, turn: Image.Transpose, padding: Colour
+) -> Image.Image:
+    """``_resample`` of the upright image, from the stored one: resample, turn, then pad.
+
+    ``geometry`` is planned on the upright source; its box is mapped back onto
+    the stored pixels, so the result is the same image (Lanczos is symmetric).
+    """
+    swaps = turn in _TURNS_SWAP_AXES
+    upright = geometry.rescaled(image.size[::-1] if swaps else image.size)
+    width, height = upright.content_size
+    stored = Geometry(
+        image.size,
+        _stored_box(upright.box, image.size, turn),
+        (height, width) if swaps else (width, height),
+    )
+    content = _resample(image, stored, padding).transpose(turn)
+    if upright.placement is None:
+        return content
+    return pad(content, upright.size, upright.placement[:2], padding)
+
+
+def _stored_box(
+    box: tuple[float, float, float, float], stored: Size, turn: Image.Transpose
+) -> tuple[float, float, float, float]:
+    """A box in upright coordinates, in the coordinates of the pixels ``turn`` makes upright."""
+    left, top, right, bottom = box
+    width, height = stored
+    if turn is Image.Transpose.FLIP_LEFT_RIGHT:
+        return width - right, top, width - left, bottom
+    if turn is Image.Transpose.ROTATE_180:
+        return width - right, height - bottom, width - left, height - top
+    if turn is Image.Transpose.FLIP_TOP_BOTTOM:
+        return left, height - bottom, right, height - top
+    if turn is Image.Transpose.TRANSPOSE:
+        return top, left, bottom, right
+    if turn is Image.Transpose.ROTATE_90:  # counter-clockwise
+        return width - bottom, left, width - top, right
+    if turn is Image.Transpose.ROTATE_270:
+        return top, height - right, bottom, height - left
+    # TRANSVERSE
+    return width - bottom, height - right, width - top, height - left
 
 
 def _resample(image: Image.Image, geometry: Geometry, padding: Colour) -> Image.Image:

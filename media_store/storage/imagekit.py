@@ -5,20 +5,30 @@ Names are paths relative to the configured folder (``images/ab12.jpg`` is
 (fileId, size, dimensions, type) is recorded in ``media_store.StoredFile``,
 so ``url()`` needs nothing and ``exists()``/``size()`` need no network; a
 name missing from that table is looked up through the API.
+
+Every SDK call goes through ``_translated``: an error status, a dropped
+connection, or a 2xx answer that is not what the API documents (not JSON, or
+JSON of the wrong shape) becomes RemoteStorageError, never a bare SDK or
+parsing error.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+import time
+import uuid
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePosixPath
 from typing import IO, Any
 
 from django.conf import settings
@@ -37,10 +47,21 @@ from media_store.urlbuilder import UrlBuilder
 
 try:
     import httpx
-    from imagekitio import APIError, ImageKit, NotFoundError, omit
-except ImportError as e:  # pragma: no cover - the SDK is a hard dependency
+    import jwt
+    import pydantic
+    from imagekitio import (
+        APIConnectionError,
+        APIError,
+        APIResponseValidationError,
+        APIStatusError,
+        ImageKit,
+        NotFoundError,
+        omit,
+    )
+except ImportError as e:  # pragma: no cover - both are hard dependencies
     raise ImproperlyConfigured(
-        "ImageKitStorage needs the ImageKit SDK: pip install 'imagekitio>=5,<6'"
+        "ImageKitStorage needs the ImageKit SDK and PyJWT: "
+        "pip install 'imagekitio>=5,<6' 'PyJWT>=2.8,<3'"
     ) from e
 
 logger = logging.getLogger(__name__)
@@ -48,6 +69,93 @@ logger = logging.getLogger(__name__)
 # Uploads above this are spooled to disk when the source cannot be re-read.
 SPOOL_MAX_MEMORY = 2 * 1024 * 1024
 LIST_PAGE = 1000
+
+# Statuses the SDK itself retries (protocol notes, section 4): worth trying again later.
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+
+# --- Direct (browser) uploads: ImageKit's upload API V2 ------------------------------
+#
+# The browser posts to the V2 endpoint with a JWT the server signed; ImageKit refuses
+# the upload unless the form carries exactly the fields the token's payload lists.
+# VERIFIED, with sources:
+# - [DOCS] imagekitio/docs-keep-a-changelog, api-reference/upload-file-api/
+#   secure-client-side-file-upload.md: the token is a JWT; header alg HS256, typ JWT,
+#   kid = the account's public key; signed with HMAC-SHA256 and the private key; the
+#   payload holds every upload parameter except `file` and `token`, values as strings
+#   ("useUniqueFileName": "false"); the request must send the same set of parameters
+#   with the same values or it fails; the example signs with jsonwebtoken's
+#   `expiresIn` (which writes `iat` and `exp = iat + expiresIn`), "less than one hour";
+#   a token that was used before is refused, even if that request failed.
+# - [SPEC] imagekit-developer/sdk-generation, openapi/v1.0.0.yaml, POST
+#   /api/v2/files/upload on https://upload.imagekit.io: multipart/form-data; 400s
+#   "Your request is missing token parameter.", "... contains expired token.",
+#   "... has invalid token.", "... contains invalid payload. It does not match with
+#   the payload used to generate token.", "... failed 'checks' validation.".
+# - [SDK] imagekitio 5.11, resources/beta/v2/files.py: the same path on base_url
+#   when base_url is overridden (the local server), else the upload host.
+# - [DOCS] imagekit.io/docs upload-file#upload-api-checks: `"file.size"` takes
+#   =, <, <=, >, >= with a number of bytes or "1mb"; `"file.mime"` takes IN [...];
+#   terms join with AND.
+# UNVERIFIED: whether ImageKit requires `iat` (jsonwebtoken always writes it, so do
+# we); its clock-skew tolerance; whether a `publicKey` form field is tolerated (we
+# tell browsers to send none: the kid carries it); whether "mb" in checks means
+# 10^6 or 2^20 bytes (we write plain bytes).
+UPLOAD_API_V2_URL = "https://upload.imagekit.io/api/v2/files/upload"
+UPLOAD_API_V2_PATH = "/api/v2/files/upload"
+# Extension of the server-chosen name → the MIME type the upload's checks allow.
+DIRECT_UPLOAD_TYPES: Mapping[str, str] = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "avif": "image/avif",
+}
+_EXTENSION_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "jfif": "jpg"}
+_TYPE_ALIASES = {"image/jpg": "jpg", "image/pjpeg": "jpg"}
+
+
+def direct_upload_extension(file_name: str = "", content_type: str = "") -> str:
+    """The extension of a direct upload's server-chosen name.
+
+    Taken from the client's file name, else its content type; ``jpg`` when it
+    gives neither. Raises ValueError for anything outside DIRECT_UPLOAD_TYPES.
+    """
+    suffix = PurePosixPath(file_name.replace("\\", "/")).suffix.lower().lstrip(".")
+    if suffix:
+        extension = _EXTENSION_ALIASES.get(suffix, suffix)
+    elif content_type:
+        mime = content_type.split(";", 1)[0].strip().lower()
+        by_type = {value: key for key, value in DIRECT_UPLOAD_TYPES.items()}
+        extension = _TYPE_ALIASES.get(mime) or by_type.get(mime, mime)
+    else:
+        return "jpg"
+    if extension not in DIRECT_UPLOAD_TYPES:
+        raise ValueError(
+            f"{(suffix or content_type)!r} is not an accepted image type; upload JPEG, PNG, "
+            "WebP, GIF or AVIF."
+        )
+    return extension
+
+
+def sign_upload_token(
+    fields: Mapping[str, str],
+    *,
+    private_key: str,
+    public_key: str,
+    issued_at: int,
+    expires_at: int,
+) -> str:
+    """The upload API V2 token binding ``fields`` (see the notes above)."""
+    with warnings.catch_warnings():
+        # ImageKit chooses the private key, and with it the HMAC key's length; PyJWT
+        # >= 2.10 warns when it is below 32 bytes (test keys are).
+        warnings.filterwarnings("ignore", message=r"The HMAC key is \d+ bytes long")
+        return jwt.encode(
+            {**fields, "iat": issued_at, "exp": expires_at},
+            private_key,
+            algorithm="HS256",
+            headers={"kid": public_key, "typ": "JWT"},
+        )
 
 
 def get_default_settings() -> dict[str, Any]:
@@ -70,6 +178,27 @@ def get_default_settings() -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectUploadAuth:
+    """What a browser needs for one upload straight to ImageKit's upload API V2.
+
+    ``fields`` are the form fields the token binds, exactly as they must be sent;
+    ``form_fields`` adds the token: the browser posts those text parts and the
+    file (part ``file``) to ``upload_url``, and nothing else.
+    """
+
+    upload_url: str
+    token: str
+    expire: int
+    public_key: str
+    url_endpoint: str
+    fields: Mapping[str, str]
+
+    @property
+    def form_fields(self) -> dict[str, str]:
+        return {**self.fields, "token": self.token}
+
+
+@dataclass(frozen=True, slots=True)
 class Uploaded:
     """What one upload stored, before it is recorded."""
 
@@ -88,7 +217,9 @@ class ImageKitStorage(Storage):
 
     Uploads use deterministic names with ``useUniqueFileName=false`` and
     ``overwriteFile=true``, so an upload the SDK retries after a lost answer
-    overwrites the same path instead of storing a second file.
+    overwrites the same path instead of storing a second file. Browser uploads
+    (``upload_auth``) are the opposite: create-only, under a name the server
+    chose, in the direct-upload folder, bound by a V2 token.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -178,51 +309,117 @@ class ImageKitStorage(Storage):
     # --- browser uploads ------------------------------------------------------
 
     DIRECT_UPLOAD_FOLDER = "uploads"
+    # Seconds a direct-upload token lives; ImageKit refuses more than an hour.
+    DIRECT_UPLOAD_EXPIRE = 1800
 
-    def upload_auth(self) -> dict[str, Any]:
-        """Parameters for one browser upload straight to ImageKit (valid 30 minutes).
+    @property
+    def direct_upload_folder(self) -> str:
+        """The remote folder browsers upload into: ``/<folder>/uploads/``."""
+        return self._remote_path(self.DIRECT_UPLOAD_FOLDER) + "/"
 
-        The SDK signs a fresh token; the private key never leaves the server.
+    @property
+    def upload_url_v2(self) -> str:
+        """Upload API V2: on the API base URL when one is set (as the SDK does)."""
+        if self.api_base_url:
+            return self.api_base_url.rstrip("/") + UPLOAD_API_V2_PATH
+        return UPLOAD_API_V2_URL
+
+    def upload_auth(
+        self, *, max_bytes: int, file_name: str = "", content_type: str = ""
+    ) -> DirectUploadAuth:
+        """A single-use upload API V2 token for one browser upload (no network).
+
+        The token binds a name the server chooses (a new UUID; ``file_name`` or
+        ``content_type`` only pick the extension), the direct-upload folder,
+        ``useUniqueFileName=false`` and ``overwriteFile=false`` (so it can create
+        one new file and never replace one), and checks that the file is at most
+        ``max_bytes`` and an image. Raises ValueError for a type outside
+        DIRECT_UPLOAD_TYPES and ImproperlyConfigured without a public key.
         """
-        params = self.client.helper.get_authentication_parameters()
-        return {
-            **params,
-            "public_key": self.public_key,
-            "url_endpoint": self.url_endpoint,
-            "folder": self._remote_path(self.DIRECT_UPLOAD_FOLDER) + "/",
+        if not self.public_key:
+            raise ImproperlyConfigured(
+                "Direct uploads need the ImageKit public key: set IMAGEKIT_PUBLIC_KEY."
+            )
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}")
+        extension = direct_upload_extension(file_name, content_type)
+        types = ", ".join(f'"{mime}"' for mime in dict.fromkeys(DIRECT_UPLOAD_TYPES.values()))
+        fields = {
+            "fileName": f"{uuid.uuid4().hex}.{extension}",
+            "folder": self.direct_upload_folder,
+            "useUniqueFileName": "false",
+            "overwriteFile": "false",
+            "checks": f'"file.size" <= {int(max_bytes)} AND "file.mime" IN [{types}]',
         }
+        issued_at = int(time.time())
+        expires_at = issued_at + self.DIRECT_UPLOAD_EXPIRE
+        token = sign_upload_token(
+            fields,
+            private_key=self.private_key,
+            public_key=self.public_key,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        )
+        return DirectUploadAuth(
+            upload_url=self.upload_url_v2,
+            token=token,
+            expire=expires_at,
+            public_key=self.public_key,
+            url_endpoint=self.url_endpoint,
+            fields=fields,
+        )
 
-    def adopt(self, file_id: str) -> str:
-        """Record a file uploaded straight to ImageKit; return its storage name.
+    def lookup_direct_upload(self, file_id: str) -> Uploaded:
+        """What ImageKit holds under a browser upload's fileId; records nothing.
 
-        Raises FileNotFoundError if the API does not know ``file_id``, and
-        SuspiciousFileOperation if it lies outside the direct-upload folder.
+        Raises FileNotFoundError if the API does not know ``file_id``,
+        SuspiciousFileOperation if it lies outside the direct-upload folder, and
+        RemoteStorageError if ImageKit cannot answer.
         """
+        if not file_id.strip():
+            raise FileNotFoundError("An empty fileId names no file.")
         try:
             with _translated("look up", file_id):
-                remote = self.client.files.get(file_id)
+                remote = _checked_file(self.client.files.get(file_id))
         except RemoteStorageError as e:
             if isinstance(e.__cause__, NotFoundError):
                 raise FileNotFoundError(f"ImageKit has no file {file_id!r}.") from e
             raise
-        expected = self._remote_path(self.DIRECT_UPLOAD_FOLDER) + "/"
-        if not (remote.file_path or "").startswith(expected):
+        expected = self.direct_upload_folder
+        if not remote.file_path.startswith(expected):
             raise SuspiciousFileOperation(
                 f"File {file_id!r} is not in the direct-upload folder {expected}."
             )
-        name = self._name_from_path(remote.file_path)
-        self._record(
-            Uploaded(
-                name=name,
-                file_id=remote.file_id,
-                size=int(remote.size or 0),
-                width=_int_or_none(remote.width),
-                height=_int_or_none(remote.height),
-                mime=remote.mime or _guess_mime(name),
-                is_private=bool(remote.is_private_file),
-            )
+        name = self._clean_name(self._name_from_path(remote.file_path))
+        return Uploaded(
+            name=name,
+            file_id=remote.file_id,
+            size=int(remote.size or 0),
+            width=_int_or_none(remote.width),
+            height=_int_or_none(remote.height),
+            mime=remote.mime if isinstance(remote.mime, str) and remote.mime else _guess_mime(name),
+            is_private=bool(remote.is_private_file),
         )
-        return name
+
+    def adopt(self, file_id: str) -> str:
+        """Record a file uploaded straight to ImageKit; return its storage name.
+
+        Raises as ``lookup_direct_upload`` does.
+        """
+        uploaded = self.lookup_direct_upload(file_id)
+        self.record(uploaded)
+        return uploaded.name
+
+    def record(self, uploaded: Uploaded) -> None:
+        """Record what ImageKit holds under ``uploaded.name`` (replacing any record)."""
+        self._record(uploaded)
+
+    def discard_upload(self, uploaded: Uploaded) -> None:
+        """Delete a looked-up upload by its fileId, with any record; log, never raise."""
+        from media_store.models import StoredFile
+
+        self._delete_remote(uploaded.file_id, uploaded.name)
+        StoredFile.objects.filter(name=uploaded.name, file_id=uploaded.file_id).delete()
 
     # --- saving -------------------------------------------------------------
 
@@ -265,14 +462,17 @@ class ImageKitStorage(Storage):
         name = self._clean_name(name)
         folder, filename = posixpath.split(self._remote_path(name))
         with _rereadable(content) as stream, _translated("upload", name):
-            response = self.client.files.upload(
-                file=(filename, stream, _guess_mime(filename)),
-                file_name=filename,
-                folder=folder or "/",
-                use_unique_file_name=self.use_unique_file_name,
-                overwrite_file=True,
-                is_private_file=self._is_private(name),
-                tags=list(self.tags) if self.tags else omit,
+            response = _checked_file(
+                self.client.files.upload(
+                    file=(filename, stream, _guess_mime(filename)),
+                    file_name=filename,
+                    folder=folder or "/",
+                    use_unique_file_name=self.use_unique_file_name,
+                    overwrite_file=True,
+                    is_private_file=self._is_private(name),
+                    tags=list(self.tags) if self.tags else omit,
+                ),
+                need_path=False,
             )
         stored = self._name_from_path(response.file_path or f"{folder}/{response.name}")
         return Uploaded(
@@ -332,11 +532,14 @@ class ImageKitStorage(Storage):
     def _find_remote(self, name: str):
         """The API's File for ``name`` (a list call by folder and exact name), or None."""
         folder, filename = posixpath.split(self._remote_path(name))
-        items = self.client.assets.list(
-            path=f"{folder}/" if folder != "/" else "/",
-            search_query=f'name = "{filename}"',
-            limit=1,
-        )
+        with _translated("look up", name):
+            items = _checked_listing(
+                self.client.assets.list(
+                    path=f"{folder}/" if folder != "/" else "/",
+                    search_query=f'name = "{filename}"',
+                    limit=1,
+                )
+            )
         for item in items:
             if getattr(item, "type", "file") == "file" and item.file_path == self._remote_path(
                 name
@@ -402,9 +605,21 @@ class ImageKitStorage(Storage):
             with self._http.stream("GET", url) as response:
                 if response.status_code == 404:
                     raise FileNotFoundError(f"No file named {name!r} on ImageKit.")
-                response.raise_for_status()
+                if response.status_code >= 400:
+                    status = response.status_code
+                    raise RemoteStorageError(
+                        f"ImageKit's URL endpoint could not serve {name!r} ({status})"
+                        + ("; try again later." if _retryable_status(status) else "."),
+                        retryable=_retryable_status(status),
+                    )
                 for chunk in response.iter_bytes(64 * 1024):
                     spool.write(chunk)
+        except httpx.HTTPError as e:
+            spool.close()
+            raise RemoteStorageError(
+                f"ImageKit's URL endpoint could not be reached to read {name!r} "
+                f"({type(e).__name__}); try again later."
+            ) from e
         except BaseException:
             spool.close()
             raise
@@ -420,7 +635,10 @@ class ImageKitStorage(Storage):
         directories, files = [], []
         skip = 0
         while True:
-            page = self.client.assets.list(path=folder, type="all", skip=skip, limit=LIST_PAGE)
+            with _translated("list", folder):
+                page = _checked_listing(
+                    self.client.assets.list(path=folder, type="all", skip=skip, limit=LIST_PAGE)
+                )
             for item in page:
                 if getattr(item, "type", None) == "folder":
                     directories.append(item.name)
@@ -444,8 +662,8 @@ class ImageKitStorage(Storage):
             skip = 0
             while True:
                 with _translated("list", folder):
-                    page = self.client.assets.list(
-                        path=folder, type="all", skip=skip, limit=LIST_PAGE
+                    page = _checked_listing(
+                        self.client.assets.list(path=folder, type="all", skip=skip, limit=LIST_PAGE)
                     )
                 for item in page:
                     if getattr(item, "type", None) == "folder":
@@ -476,7 +694,7 @@ class ImageKitStorage(Storage):
             file_id = remote.file_id
         try:
             self._delete_remote(file_id, name, raise_errors=True)
-        except APIError as e:
+        except RemoteStorageError as e:
             StoredFile.objects.update_or_create(
                 name=name,
                 defaults={
@@ -484,23 +702,36 @@ class ImageKitStorage(Storage):
                     "size": row.size if row else 0,
                     "uploaded_at": row.uploaded_at if row else timezone.now(),
                     "delete_failed_at": timezone.now(),
-                    "last_error": _describe(e),
+                    "last_error": str(e),
                 },
             )
             raise
         StoredFile.objects.filter(name=name).delete()
 
     def _delete_remote(self, file_id: str, name: str, *, raise_errors: bool = False) -> None:
+        """Delete ``file_id``; a file already gone counts as deleted.
+
+        Raises RemoteStorageError with ``raise_errors``, else logs it.
+        """
         try:
-            self.client.files.delete(file_id)
-        except NotFoundError:
-            return
-        except APIError as e:
+            with _translated("delete", name):
+                try:
+                    answer = self.client.files.with_raw_response.delete(file_id)
+                except NotFoundError:
+                    return
+                _check_delete_answer(answer.http_response)
+        except RemoteStorageError as e:
             if raise_errors:
                 raise
-            logger.error(
-                "Could not delete %s (fileId %s) from ImageKit: %s", name, file_id, _describe(e)
-            )
+            logger.error("Could not delete %s (fileId %s) from ImageKit: %s", name, file_id, e)
+
+    def recorded_names(self) -> set[str]:
+        """Names recorded as stored, pending deletions left out (``media_gc`` counts them)."""
+        from media_store.models import StoredFile
+
+        return set(
+            StoredFile.objects.filter(delete_failed_at__isnull=True).values_list("name", flat=True)
+        )
 
 
 class _rereadable:
@@ -531,15 +762,121 @@ class _rereadable:
             self.spool.close()
 
 
+class MalformedAnswerError(ValueError):
+    """ImageKit answered 2xx with something its API does not document."""
+
+
 @contextmanager
 def _translated(action: str, name: str) -> Iterator[None]:
-    """Turn SDK errors into RemoteStorageError with a message a client can read."""
+    """Turn what an SDK call can raise into RemoteStorageError, with a message to show.
+
+    "try again later" only for what can pass by retrying: 5xx, 408/409/429, a lost
+    connection or timeout, a malformed answer. A refused key (401/403) or request
+    (400, 404, other 4xx) says what is wrong instead. Never the key: ``_describe``
+    shows the API's message only.
+    """
     try:
         yield
+    except RemoteStorageError:
+        raise
+    except APIResponseValidationError as e:
+        raise _malformed(action, name) from e
+    except APIStatusError as e:
+        raise _status_error(action, name, e) from e
+    except APIConnectionError as e:
+        raise RemoteStorageError(
+            f"ImageKit could not be reached to {action} {name!r} ({type(e).__name__}); "
+            "try again later."
+        ) from e
     except APIError as e:
         raise RemoteStorageError(
             f"ImageKit could not {action} {name!r} ({_describe(e)}); try again later."
         ) from e
+    except (json.JSONDecodeError, pydantic.ValidationError, MalformedAnswerError) as e:
+        # The SDK parses a 2xx body before we see it: invalid JSON raises
+        # JSONDecodeError; a body of the wrong shape comes back as the wrong type,
+        # or with fields of the wrong types, which the _checked_* helpers catch.
+        raise _malformed(action, name) from e
+    except httpx.HTTPError as e:
+        raise RemoteStorageError(
+            f"ImageKit could not be reached to {action} {name!r} ({type(e).__name__}); "
+            "try again later."
+        ) from e
+
+
+def _malformed(action: str, name: str) -> RemoteStorageError:
+    return RemoteStorageError(
+        f"ImageKit gave an answer its API does not document when asked to {action} {name!r}; "
+        "try again later."
+    )
+
+
+def _retryable_status(status: int) -> bool:
+    return status >= 500 or status in RETRYABLE_STATUSES
+
+
+def _status_error(action: str, name: str, error: APIStatusError) -> RemoteStorageError:
+    status = error.status_code
+    if status in (401, 403):
+        return RemoteStorageError(
+            f"ImageKit refused the API key when asked to {action} {name!r} ({_describe(error)}); "
+            "check the private key (IMAGEKIT_PRIVATE_KEY).",
+            retryable=False,
+        )
+    if _retryable_status(status):
+        return RemoteStorageError(
+            f"ImageKit could not {action} {name!r} ({_describe(error)}); try again later."
+        )
+    return RemoteStorageError(
+        f"ImageKit refused to {action} {name!r} ({_describe(error)}).", retryable=False
+    )
+
+
+def _checked_file(item: Any, *, need_path: bool = True) -> Any:
+    """``item`` if it has what the API documents for a file; else MalformedAnswerError.
+
+    Lenient (default) SDK parsing hands back a str for a non-JSON body and
+    unvalidated values for JSON of the wrong shape, so check what we use.
+    """
+    file_id = getattr(item, "file_id", None)
+    file_path = getattr(item, "file_path", None)
+    if not isinstance(file_id, str) or not file_id:
+        raise MalformedAnswerError("no fileId")
+    if need_path and not (isinstance(file_path, str) and file_path.startswith("/")):
+        raise MalformedAnswerError("no filePath")
+    if not need_path and not isinstance(file_path or getattr(item, "name", None), str):
+        raise MalformedAnswerError("neither filePath nor name")
+    for field in ("size", "width", "height"):
+        value = getattr(item, field, None)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise MalformedAnswerError(f"{field} is not a number")
+    created_at = getattr(item, "created_at", None)
+    if created_at is not None and not isinstance(created_at, datetime):
+        raise MalformedAnswerError("createdAt is not a date")
+    return item
+
+
+def _checked_listing(page: Any) -> list[Any]:
+    """An assets listing: a list of folders (with folderPath) and files."""
+    if not isinstance(page, list):
+        raise MalformedAnswerError("not a list")
+    for item in page:
+        if getattr(item, "type", None) == "folder":
+            if not isinstance(getattr(item, "folder_path", None), str):
+                raise MalformedAnswerError("folder without folderPath")
+        else:
+            _checked_file(item)
+    return page
+
+
+def _check_delete_answer(response: httpx.Response) -> None:
+    """ImageKit documents 204 with no body ([SPEC]; the SDK also takes an empty 200).
+
+    Any body at all is an answer the API does not document: the deletion is then
+    treated as failed, and a retry that finds the file gone counts it deleted.
+    """
+    if response.content.strip():
+        raise MalformedAnswerError("delete answered with a body")
 
 
 def _guess_mime(name: str) -> str:

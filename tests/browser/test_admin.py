@@ -44,7 +44,7 @@ def test_admin_uploads_an_image(admin_page, page_log, live_server, settings, tmp
     PILImage.new("RGB", (500, 375), "#2a7f62").save(photo, "JPEG")
 
     admin_page.goto(f"{live_server.url}/admin/catalog/image/add/")
-    admin_page.set_input_files("#id_image", photo)
+    admin_page.set_input_files("#id_file", photo)
     admin_page.fill("#id_name", "Harbour")
     with admin_page.expect_navigation():
         admin_page.click("input[name=_save]")

@@ -13,10 +13,18 @@ from PIL import Image as PILImage
 from strawberry.relay import to_base64
 
 from accounts.models import ApiToken
+from catalog.conf import catalog_setting
 from catalog.models import Image, Product
 from tests.catalog.factories import stored_image
 from tests.conftest import make_image_bytes
-from tests.utils import GRAPHQL_URL, graphql, graphql_data, nodes
+from tests.utils import (
+    GRAPHQL_URL,
+    UPLOAD_AUTH_SELECTION,
+    browser_upload,
+    graphql,
+    graphql_data,
+    nodes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,12 +48,12 @@ mutation Delete($id: ID!) {
 }
 """
 
-UPLOAD_AUTH = """
-mutation { imagekitUploadAuth {
+UPLOAD_AUTH = f"""
+mutation Auth($fileName: String) {{ imagekitUploadAuth(fileName: $fileName) {{
   __typename
-  ... on ImageUploadAuth { token expire signature publicKey urlEndpoint folder }
-  ... on OperationInfo { messages { kind field code message } }
-} }
+  ... on ImageUploadAuth {{ {UPLOAD_AUTH_SELECTION} }}
+  ... on OperationInfo {{ messages {{ kind field code message }} }}
+}} }}
 """
 
 REGISTER = """
@@ -243,30 +251,56 @@ def test_upload_auth_without_imagekit_is_a_clear_error(client, auth):
     assert "IMAGEKIT_PRIVATE_KEY" in message["message"]
 
 
-def browser_upload(imagekit, params: dict, content: bytes, folder: str | None = None) -> dict:
-    """What a browser does: POST the file to ImageKit with the signed parameters."""
-    response = httpx.post(
-        f"{imagekit.url}/api/v1/files/upload",
-        data={
-            "fileName": "from-browser.jpg",
-            "folder": folder or params["folder"],
-            "publicKey": params["publicKey"],
-            "token": params["token"],
-            "expire": str(params["expire"]),
-            "signature": params["signature"],
-            "useUniqueFileName": "true",
-        },
-        files={"file": ("from-browser.jpg", content, "image/jpeg")},
-    )
+def direct_upload(client, auth, content: bytes, file_name: str = "photo.jpg") -> dict:
+    """imagekitUploadAuth, then the browser's POST to ImageKit; ImageKit's answer."""
+    params = graphql_data(client, UPLOAD_AUTH, {"fileName": file_name}, **auth)
+    response = browser_upload(params["imagekitUploadAuth"], content, filename=file_name)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def test_direct_upload_then_register_creates_the_image(client, auth, imagekit):
-    params = graphql_data(client, UPLOAD_AUTH, **auth)["imagekitUploadAuth"]
+def test_upload_auth_binds_a_server_chosen_name_and_the_upload_folder(client, auth, imagekit):
+    data = graphql_data(client, UPLOAD_AUTH, {"fileName": "Holiday Photo.PNG"}, **auth)
+
+    params = data["imagekitUploadAuth"]
+    assert params["uploadUrl"] == f"{imagekit.url}/api/v2/files/upload"
     assert params["publicKey"] == "public_test_key"
     assert params["folder"] == "/catalog/uploads/"
-    uploaded = browser_upload(imagekit, params, make_image_bytes((900, 600)))
+    stem, extension = params["fileName"].rsplit(".", 1)
+    assert (len(stem), int(stem, 16) >= 0, extension) == (32, True, "png")
+    assert (params["useUniqueFileName"], params["overwriteFile"]) == ("false", "false")
+    assert f'"file.size" <= {catalog_setting("MAX_UPLOAD_BYTES")}' in params["checks"]
+    assert '"file.mime" IN ["image/jpeg"' in params["checks"]
+    fields = {field["name"]: field["value"] for field in params["formFields"]}
+    assert fields == {
+        "fileName": params["fileName"],
+        "folder": params["folder"],
+        "useUniqueFileName": "false",
+        "overwriteFile": "false",
+        "checks": params["checks"],
+        "token": params["token"],
+    }
+
+
+def test_upload_auth_gives_each_upload_its_own_name(client, auth, imagekit):
+    names = {
+        graphql_data(client, UPLOAD_AUTH, **auth)["imagekitUploadAuth"]["fileName"]
+        for _ in range(3)
+    }
+
+    assert len(names) == 3
+    assert all(name.endswith(".jpg") for name in names)
+
+
+def test_upload_auth_refuses_a_file_name_that_is_not_an_image(client, auth, imagekit):
+    data = graphql_data(client, UPLOAD_AUTH, {"fileName": "notes.svg"}, **auth)
+
+    (message,) = data["imagekitUploadAuth"]["messages"]
+    assert (message["field"], message["code"]) == ("fileName", "unsupported_format")
+
+
+def test_direct_upload_then_register_creates_the_image(client, auth, imagekit):
+    uploaded = direct_upload(client, auth, make_image_bytes((900, 600)))
     product = Product.objects.create(name="Lamp", slug="lamp")
 
     data = graphql_data(
@@ -286,20 +320,23 @@ def test_direct_upload_then_register_creates_the_image(client, auth, imagekit):
 
 
 def test_register_a_file_outside_the_upload_folder_is_refused(client, auth, imagekit):
-    params = graphql_data(client, UPLOAD_AUTH, **auth)["imagekitUploadAuth"]
-    elsewhere = browser_upload(imagekit, params, make_image_bytes(), folder="/other/")
+    # Only the private key can put a file elsewhere: the token binds the folder.
+    elsewhere = imagekit.client().files.upload(
+        file=make_image_bytes(), file_name="x.jpg", folder="/other/"
+    )
 
-    data = graphql_data(client, REGISTER, {"fileId": elsewhere["fileId"]}, **auth)
+    data = graphql_data(client, REGISTER, {"fileId": elsewhere.file_id}, **auth)
 
     assert [(m["field"], m["code"]) for m in data["registerUploadedImage"]["messages"]] == [
         ("fileId", "invalid")
     ]
     assert Image.objects.count() == 0
+    assert imagekit.store.get(elsewhere.file_id) is not None, "a file it did not take is kept"
 
 
-def test_register_a_non_image_deletes_it_and_says_why(client, auth, imagekit):
-    params = graphql_data(client, UPLOAD_AUTH, **auth)["imagekitUploadAuth"]
-    uploaded = browser_upload(imagekit, params, b"%PDF-1.4 not an image")
+def test_register_a_damaged_image_deletes_it_and_says_why(client, auth, imagekit):
+    whole = make_image_bytes((640, 480))
+    uploaded = direct_upload(client, auth, whole[: len(whole) // 2])
 
     data = graphql_data(client, REGISTER, {"fileId": uploaded["fileId"]}, **auth)
 
@@ -318,24 +355,27 @@ def test_register_unknown_file_id_is_not_found(client, auth, imagekit):
     ]
 
 
+def test_register_the_same_file_twice_is_refused(client, auth, imagekit):
+    uploaded = direct_upload(client, auth, make_image_bytes())
+    first = graphql_data(client, REGISTER, {"fileId": uploaded["fileId"]}, **auth)
+    assert first["registerUploadedImage"]["__typename"] == "Image"
+
+    again = graphql_data(client, REGISTER, {"fileId": uploaded["fileId"]}, **auth)
+
+    assert [(m["field"], m["code"]) for m in again["registerUploadedImage"]["messages"]] == [
+        ("fileId", "already_registered")
+    ]
+    assert Image.objects.count() == 1
+
+
 def test_upload_auth_token_is_single_use(client, auth, imagekit):
     params = graphql_data(client, UPLOAD_AUTH, **auth)["imagekitUploadAuth"]
-    browser_upload(imagekit, params, make_image_bytes())
+    assert browser_upload(params, make_image_bytes()).status_code == 200
 
-    again = httpx.post(
-        f"{imagekit.url}/api/v1/files/upload",
-        data={
-            "fileName": "again.jpg",
-            "folder": params["folder"],
-            "publicKey": params["publicKey"],
-            "token": params["token"],
-            "expire": str(params["expire"]),
-            "signature": params["signature"],
-        },
-        files={"file": ("again.jpg", make_image_bytes(), "image/jpeg")},
-    )
+    again = browser_upload(params, make_image_bytes())
 
-    assert again.status_code in (400, 401, 403)
+    assert again.status_code == 400
+    assert len(imagekit.store.files()) == 1
 
 
 def test_upload_auth_never_returns_the_private_key(client, auth, imagekit):

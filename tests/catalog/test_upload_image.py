@@ -138,20 +138,41 @@ def test_upload_image_with_session_and_csrf_token_succeeds(csrf_client, editor):
     assert Image.objects.get().created_by == editor
 
 
-def test_upload_image_anonymous_is_refused_with_nothing_stored(csrf_client, media_root):
-    result = upload(csrf_client, make_image_bytes())
+def test_upload_image_anonymous_is_refused_before_reading_with_nothing_stored(
+    csrf_client, media_root
+):
+    response = multipart_upload(csrf_client, UPLOAD_IMAGE, content=make_image_bytes())
 
-    assert result["__typename"] == "OperationInfo"
-    assert result["messages"][0]["kind"] == "PERMISSION"
-    assert "API token" in result["messages"][0]["message"]
+    assert response.status_code == 401
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "Authorization: Bearer" in error["message"]
     assert Image.objects.count() == 0
     assert stored_files(media_root) == []
 
 
-def test_upload_image_without_permission_is_refused_with_nothing_stored(
+def test_upload_image_without_permission_is_refused_before_reading_with_nothing_stored(
     csrf_client, editor, editor_token, media_root
 ):
     editor.user_permissions.remove(Permission.objects.get(codename="add_image"))
+
+    response = multipart_upload(
+        csrf_client, UPLOAD_IMAGE, content=make_image_bytes(), **auth(editor_token)
+    )
+
+    assert response.status_code == 403
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert "catalog.add_image" in error["message"]
+    assert stored_files(media_root) == []
+
+
+def test_upload_image_with_change_but_not_add_permission_is_read_then_refused(
+    csrf_client, editor, editor_token, media_root
+):
+    # May replace files (updateImage), so the body is read; uploadImage still needs add_image.
+    editor.user_permissions.remove(Permission.objects.get(codename="add_image"))
+    editor.user_permissions.add(Permission.objects.get(codename="change_image"))
 
     result = upload(csrf_client, make_image_bytes(), **auth(editor_token))
 
@@ -186,9 +207,14 @@ def test_upload_image_rejects_bad_files_with_nothing_stored(
 def test_upload_image_over_byte_limit_is_refused(csrf_client, editor_token, settings, media_root):
     settings.CATALOG = {**settings.CATALOG, "MAX_UPLOAD_BYTES": 1000}
 
-    result = upload(csrf_client, make_image_bytes((800, 800)), **auth(editor_token))
+    response = multipart_upload(
+        csrf_client, UPLOAD_IMAGE, content=make_image_bytes((800, 800)), **auth(editor_token)
+    )
 
-    assert [(m["field"], m["code"]) for m in result["messages"]] == [("file", "too_large")]
+    assert response.status_code == 413
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "BODY_TOO_LARGE"
+    assert "1000 bytes" in error["message"]
     assert stored_files(media_root) == []
 
 

@@ -7,6 +7,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 
+from catalog.models import Image
+from media_store.models import StoredFile
+from media_store.references import Reference, references
 from tests.catalog.factories import stored_image
 from tests.conftest import make_image_bytes
 
@@ -66,3 +69,73 @@ def test_media_gc_on_local_storage_lists_then_deletes_orphans(media_root):
     assert not (media_root / orphan).exists()
     assert (media_root / image.image.name).exists()
     assert (media_root / image.image_xs.name).exists()
+
+
+def test_media_gc_dry_run_says_nothing_was_changed(media_root):
+    orphan = storages["default"].save("images/orphan.jpg", ContentFile(make_image_bytes()))
+
+    dry = run("media_gc", "--grace-hours=0", "--delete", "--dry-run")
+
+    assert "Dry run: nothing was changed." in dry
+    assert "Run with --delete" not in dry
+    assert (media_root / orphan).exists()
+
+
+def test_media_gc_reports_rows_whose_local_files_are_missing(media_root):
+    kept, broken = stored_image("kept"), stored_image("broken")
+    (media_root / broken.image.name).unlink()
+
+    listed = run("media_gc", "--grace-hours=0")
+    run("media_gc", "--grace-hours=0", "--delete")
+
+    assert f"Missing file: catalog.Image pk={broken.pk} field=image name={broken.image.name}" in (
+        listed
+    )
+    assert kept.image.name not in listed
+    assert "1 row(s) point at missing files." in listed
+    assert Image.objects.filter(pk=broken.pk).exists(), "--delete never deletes rows"
+    assert (media_root / broken.image_xs.name).exists()
+
+
+def test_media_gc_reports_rows_whose_imagekit_files_are_missing(imagekit):
+    kept, broken = stored_image("kept"), stored_image("broken")
+    # Gone on ImageKit and from the records, as after a deletion in the media library.
+    gone = imagekit.store.get_by_path(f"/catalog/{broken.image_xs.name}")
+    imagekit.store.delete(gone.file_id)
+    StoredFile.objects.filter(name=broken.image_xs.name).delete()
+    imagekit.requests.clear()
+
+    listed = run("media_gc", "--grace-hours=0", "--delete")
+
+    assert (
+        f"Missing file: catalog.Image pk={broken.pk} field=image_xs name={broken.image_xs.name}"
+        in listed
+    )
+    assert "1 row(s) point at missing files." in listed
+    assert kept.image.name not in listed
+    assert Image.objects.count() == 2
+    # One listing of the folder tree, not one API call per row.
+    assert {entry.endpoint for entry in imagekit.requests.entries()} == {"list"}
+    assert len(imagekit.requests.entries()) <= 3
+
+
+def test_media_gc_counts_a_recorded_imagekit_file_as_present(imagekit):
+    image = stored_image("recorded")
+    # Not listed yet (say, ImageKit's listing lags), but recorded at upload.
+    record = imagekit.store.get_by_path(f"/catalog/{image.image.name}")
+    imagekit.store.delete(record.file_id)
+
+    listed = run("media_gc", "--grace-hours=0")
+
+    assert "0 row(s) point at missing files." in listed
+
+
+def test_references_name_each_row_and_field(media_root):
+    image = stored_image("ref")
+
+    found = set(references(storages["default"]))
+
+    assert found == {
+        Reference("catalog.Image", image.pk, "image", image.image.name),
+        Reference("catalog.Image", image.pk, "image_xs", image.image_xs.name),
+    }

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from imagekitio import InternalServerError
 
+from media_store.exceptions import RemoteStorageError
 from media_store.grammar import parse
 from media_store.imagekit_server import ImageKitServer
 from media_store.models import StoredFile
@@ -162,9 +163,11 @@ def test_delete_failure_raises_and_is_kept_for_retry(storage, imagekit):
     name = storage.save("images/d.jpg", ContentFile(make_image_bytes()))
     imagekit.faults.fail("delete", 503, times=None, headers={"retry-after-ms": "1"})
 
-    with pytest.raises(InternalServerError):
+    with pytest.raises(RemoteStorageError, match="try again later") as caught:
         storage.delete(name)
 
+    assert caught.value.retryable
+    assert isinstance(caught.value.__cause__, InternalServerError)
     row = StoredFile.objects.get(name=name)
     assert row.delete_failed_at is not None
     assert "503" in row.last_error

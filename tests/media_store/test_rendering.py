@@ -290,7 +290,8 @@ def test_render_large_rotated_jpeg_with_draft_keeps_orientation(resize_inputs):
     rendered = run(data, "w-100")
 
     assert (rendered.width, rendered.height) == (100, 133)
-    assert resize_inputs == [(375, 500)]
+    # Drafted, resampled as stored, and only the 100 px result turned upright.
+    assert resize_inputs == [(500, 375)]
 
 
 def test_render_small_reduction_decodes_full_size(resize_inputs):

@@ -13,6 +13,8 @@ from PIL import Image
 
 from media_store import conf, views
 from media_store.conf import signing_key
+from media_store.exceptions import ErrorCode
+from media_store.grammar import parse
 from media_store.signing import signature, split_target
 from media_store.urlbuilder import DEFAULT_EXPIRY
 
@@ -40,6 +42,15 @@ def body(response) -> bytes:
 
 def decode(response) -> Image.Image:
     return Image.open(io.BytesIO(body(response)))
+
+
+def error(response) -> tuple[str, str]:
+    """(code, message) of a CDN error response, checking its shape and headers."""
+    assert response["Content-Type"] == "application/json"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    payload = response.json()
+    assert set(payload) == {"error"}
+    return payload["error"]["code"], payload["error"]["message"]
 
 
 @pytest.fixture
@@ -112,7 +123,11 @@ def test_original_head_has_headers_and_no_body(client, photo):
 
 
 def test_post_not_allowed(client, photo):
-    assert client.post(f"/media/{photo}").status_code == 405
+    response = client.post(f"/media/{photo}")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert error(response)[0] == ErrorCode.METHOD_NOT_ALLOWED
 
 
 @pytest.mark.parametrize("url", ["/media/{}?tr=", "/media/tr:/{}", "/media/tr:w-10,orig-true/{}"])
@@ -162,6 +177,7 @@ def test_transformed_path_and_query_together_is_400(client, photo):
     response = client.get(signed(f"/media/tr:w-10/{photo}?tr=w-20"))
 
     assert response.status_code == 400
+    assert error(response)[0] == ErrorCode.INVALID_TRANSFORMATION
 
 
 @pytest.mark.parametrize(
@@ -204,9 +220,8 @@ def test_transformed_second_request_served_from_cache(client, photo, render_call
     assert second["Content-Type"] == "image/webp"
     assert second["ETag"] == first["ETag"]
     assert body(second) == body(first)
-    cached = [p for p in (tmp_path / "renditions").rglob("*") if p.is_file()]
+    cached = [p for p in (tmp_path / "renditions").rglob("*") if p.is_file() and p.name[0] != "."]
     assert len(cached) == 1
-    assert not cached[0].name.startswith(".tmp-")
 
 
 def test_transformed_if_none_match_returns_304_without_render(client, photo, render_calls):
@@ -248,28 +263,31 @@ def test_transformed_cache_write_failure_still_serves(client, photo, settings, t
 
 
 @pytest.mark.parametrize(
-    ("chain", "key"),
+    ("chain", "key", "code"),
     [
-        ("zz-1", "zz"),
-        ("w-abc", "w"),
-        ("w-10,f-tiff", "f"),
-        ("rt-45", "rt"),
-        ("w-10:bl-500", "bl"),
-        ("w-300,h-300,cm-extract,x-600", "cm"),
+        ("zz-1", "zz", ErrorCode.INVALID_TRANSFORMATION),
+        ("w-abc", "w", ErrorCode.INVALID_TRANSFORMATION),
+        ("w-10,f-tiff", "f", ErrorCode.INVALID_TRANSFORMATION),
+        ("rt-45", "rt", ErrorCode.INVALID_TRANSFORMATION),
+        ("w-10:bl-500", "bl", ErrorCode.INVALID_TRANSFORMATION),
+        ("w-300,h-300,cm-extract,x-600", "cm", ErrorCode.UNSUPPORTED_TRANSFORMATION),
     ],
 )
-def test_bad_or_unsupported_chain_is_400_naming_key(client, photo, chain, key):
+def test_bad_or_unsupported_chain_is_400_naming_key(client, photo, chain, key, code):
     for url in (f"/media/tr:{chain}/{photo}", f"/media/{photo}?tr={chain}"):
         response = client.get(signed(url))
 
         assert response.status_code == 400
-        assert response["Content-Type"].startswith("text/plain")
-        assert f"'{key}" in response.content.decode()
+        assert error(response)[0] == code
+        assert f"'{key}" in error(response)[1]
 
 
 @pytest.mark.parametrize("url", ["/media/missing.jpg", "/media/tr:w-10/missing.jpg", "/media/"])
 def test_missing_file_is_404(client, url):
-    assert client.get(signed(url)).status_code == 404
+    response = client.get(signed(url))
+
+    assert response.status_code == 404
+    assert error(response)[0] == ErrorCode.NOT_FOUND
 
 
 @pytest.fixture
@@ -307,6 +325,7 @@ def test_output_over_max_side_is_400(client, photo, settings):
     response = client.get(signed(f"/media/tr:w-101/{photo}"))
 
     assert response.status_code == 400
+    assert error(response)[0] == ErrorCode.OUTPUT_TOO_LARGE
     assert client.get(signed(f"/media/tr:w-100/{photo}")).status_code == 200
 
 
@@ -316,12 +335,15 @@ def test_source_over_pixel_limit_is_422(client, photo, settings):
     response = client.get(signed(f"/media/tr:w-10/{photo}"))
 
     assert response.status_code == 422
+    assert error(response)[0] == ErrorCode.SOURCE_TOO_LARGE
 
 
 def test_source_not_an_image_is_422(client, store):
     name = store("notes.txt", b"hello")
+    response = client.get(signed(f"/media/tr:w-10/{name}"))
 
-    assert client.get(signed(f"/media/tr:w-10/{name}")).status_code == 422
+    assert response.status_code == 422
+    assert error(response)[0] == ErrorCode.INVALID_SOURCE
     assert client.get(signed(f"/media/{name}")).status_code == 200
 
 
@@ -361,7 +383,7 @@ def test_transformed_unsigned_is_403_without_render(client, photo, render_calls)
         response = client.get(url)
 
         assert response.status_code == 403
-        assert "not signed" in response.content.decode()
+        assert error(response)[0] == ErrorCode.SIGNATURE_REQUIRED
     assert render_calls == []
 
 
@@ -379,18 +401,22 @@ def test_transformed_tampered_signature_is_403(client, photo, store, tamper):
     url = signed(f"/media/tr:w-120/{photo}")
 
     assert client.get(url).status_code == 200
-    assert client.get(tamper(url)).status_code == 403
+    response = client.get(tamper(url))
+    assert response.status_code == 403
+    assert error(response)[0] == ErrorCode.SIGNATURE_INVALID
 
 
 def test_transformed_expired_signature_is_403(client, photo, monkeypatch):
-    builder = views.storages["default"]._url_builder
+    builder = default_storage._url_builder
     monkeypatch.setattr("time.time", lambda: 1_700_000_000)
-    expired = builder.build(photo, views.parse("w-10"), expires_in=60)
+    expired = builder.build(photo, parse("w-10"), expires_in=60)
     monkeypatch.undo()
-    fresh = builder.build(photo, views.parse("w-10"), expires_in=60)
+    fresh = builder.build(photo, parse("w-10"), expires_in=60)
 
     assert "ik-t=1700000060" in expired
-    assert client.get(expired.removeprefix("http://127.0.0.1:8000")).status_code == 403
+    response = client.get(expired.removeprefix("http://127.0.0.1:8000"))
+    assert response.status_code == 403
+    assert error(response)[0] == ErrorCode.SIGNATURE_EXPIRED
     assert client.get(fresh.removeprefix("http://127.0.0.1:8000")).status_code == 200
 
 
@@ -427,7 +453,8 @@ def test_bad_preset_is_400(client, photo, chain, message):
     response = client.get(f"/media/tr:{chain}/{photo}")
 
     assert response.status_code == 400
-    assert message in response.content.decode()
+    assert error(response) == (ErrorCode.INVALID_TRANSFORMATION, error(response)[1])
+    assert message in error(response)[1]
 
 
 def test_invalid_preset_setting_is_improperly_configured(settings):
@@ -461,8 +488,11 @@ def test_cached_hit_is_answered_by_the_middleware(client, photo, monkeypatch):
 def test_cached_rendition_still_needs_its_signature(client, photo):
     client.get(signed(f"/media/tr:w-40/{photo}"))
 
-    assert client.get(f"/media/tr:w-40/{photo}").status_code == 403
-    assert client.get(f"/media/tr:w-40/{photo}?ik-s=0000").status_code == 403
+    unsigned = client.get(f"/media/tr:w-40/{photo}")
+    wrong = client.get(f"/media/tr:w-40/{photo}?ik-s=0000")
+
+    assert (unsigned.status_code, error(unsigned)[0]) == (403, ErrorCode.SIGNATURE_REQUIRED)
+    assert (wrong.status_code, error(wrong)[0]) == (403, ErrorCode.SIGNATURE_INVALID)
 
 
 def test_cached_rendition_of_replaced_source_is_not_served(client, photo, media_root):

@@ -10,6 +10,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from catalog import models
+from catalog.error_codes import CatalogErrorCode
 from catalog.graphql.inputs import (
     CategoryInput,
     CategoryPartialInput,
@@ -18,7 +19,7 @@ from catalog.graphql.inputs import (
     refetch,
     save_from_input,
 )
-from catalog.graphql.permissions import instance_for, requires
+from catalog.graphql.permissions import instance_for, requires, viewer
 from catalog.graphql.types import CategoryType
 
 RELATIONS = {"parent": models.Category}
@@ -33,7 +34,7 @@ class CategoryMutation:
     )
     def create_category(self, info: Info, input: CategoryInput) -> CategoryType:
         with transaction.atomic():
-            values = model_values(input, RELATIONS)
+            values = model_values(input, RELATIONS, viewer=viewer(info))
             values["slug"] = values["slug"] or slugify(values["name"])
             saved = save_from_input(models.Category(), values)
         return refetch(saved, info)
@@ -50,8 +51,9 @@ class CategoryMutation:
         self, info: Info, id: relay.GlobalID, input: CategoryPartialInput
     ) -> CategoryType:
         with transaction.atomic():
-            category = instance_for(id, models.Category, "id")
-            saved = save_from_input(category, model_values(input, RELATIONS), partial=True)
+            category = instance_for(id, models.Category, "id", viewer=viewer(info))
+            values = model_values(input, RELATIONS, viewer=viewer(info))
+            saved = save_from_input(category, values, partial=True)
         return refetch(saved, info)
 
     @strawberry_django.mutation(
@@ -61,9 +63,9 @@ class CategoryMutation:
             "Delete a category that has no subcategories; its products are left without a category."
         ),
     )
-    def delete_category(self, id: relay.GlobalID) -> DeletedNode:
+    def delete_category(self, info: Info, id: relay.GlobalID) -> DeletedNode:
         with transaction.atomic():
-            category = instance_for(id, models.Category, "id")
+            category = instance_for(id, models.Category, "id", viewer=viewer(info))
             deleted = relay.GlobalID("Category", str(category.pk))
             try:
                 category.delete()
@@ -74,7 +76,7 @@ class CategoryMutation:
                         "id": ValidationError(
                             f"This category has {count} subcategor"
                             f"{'y' if count == 1 else 'ies'}; move or delete them first.",
-                            code="protected",
+                            code=CatalogErrorCode.PROTECTED,
                         )
                     }
                 ) from e

@@ -9,6 +9,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from catalog import models
+from catalog.error_codes import CatalogErrorCode
 from catalog.graphql.inputs import (
     DeletedNode,
     ProductInput,
@@ -17,20 +18,24 @@ from catalog.graphql.inputs import (
     refetch,
     save_from_input,
 )
-from catalog.graphql.permissions import instance_for, requires
+from catalog.graphql.permissions import instance_for, requires, viewer
 from catalog.graphql.types import ProductType
 
 RELATIONS = {"category": models.Category}
 
 
-def locked_product(product_id: relay.GlobalID) -> models.Product:
+def locked_product(product_id: relay.GlobalID, info: Info) -> models.Product:
     """The product, its row locked so concurrent image edits apply one after another."""
-    product = instance_for(product_id, models.Product, "product_id")
+    product = instance_for(product_id, models.Product, "product_id", viewer=viewer(info))
     return models.Product.objects.select_for_update().get(pk=product.pk)
 
 
-def images_for(image_ids: list[relay.GlobalID]) -> list[models.Image]:
-    return [instance_for(image_id, models.Image, "image_ids") for image_id in image_ids]
+def images_for(image_ids: list[relay.GlobalID], info: Info) -> list[models.Image]:
+    """The images, each one the viewer may see (a hidden one is "not found")."""
+    return [
+        instance_for(image_id, models.Image, "image_ids", viewer=viewer(info))
+        for image_id in image_ids
+    ]
 
 
 @strawberry.type
@@ -42,7 +47,7 @@ class ProductMutation:
     )
     def create_product(self, info: Info, input: ProductInput) -> ProductType:
         with transaction.atomic():
-            values = model_values(input, RELATIONS)
+            values = model_values(input, RELATIONS, viewer=viewer(info))
             values["slug"] = values["slug"] or slugify(values["name"])
             if values.get("description") is None:
                 values["description"] = {}
@@ -59,8 +64,9 @@ class ProductMutation:
         self, info: Info, id: relay.GlobalID, input: ProductPartialInput
     ) -> ProductType:
         with transaction.atomic():
-            product = instance_for(id, models.Product, "id")
-            saved = save_from_input(product, model_values(input, RELATIONS), partial=True)
+            product = instance_for(id, models.Product, "id", viewer=viewer(info))
+            values = model_values(input, RELATIONS, viewer=viewer(info))
+            saved = save_from_input(product, values, partial=True)
         return refetch(saved, info)
 
     @strawberry_django.mutation(
@@ -71,9 +77,9 @@ class ProductMutation:
             "since other products may use them."
         ),
     )
-    def delete_product(self, id: relay.GlobalID) -> DeletedNode:
+    def delete_product(self, info: Info, id: relay.GlobalID) -> DeletedNode:
         with transaction.atomic():
-            product = instance_for(id, models.Product, "id")
+            product = instance_for(id, models.Product, "id", viewer=viewer(info))
             deleted = relay.GlobalID("Product", str(product.pk))
             # Cascades to the ProductImage links and variants, never to Image rows.
             product.delete()
@@ -91,8 +97,8 @@ class ProductMutation:
         self, info: Info, product_id: relay.GlobalID, image_ids: list[relay.GlobalID]
     ) -> ProductType:
         with transaction.atomic():
-            product = locked_product(product_id)
-            images = images_for(image_ids)
+            product = locked_product(product_id, info)
+            images = images_for(image_ids, info)
             linked = set(product.product_images.values_list("image_id", flat=True))
             for image in images:
                 if image.pk not in linked:
@@ -109,15 +115,15 @@ class ProductMutation:
         self, info: Info, product_id: relay.GlobalID, image_ids: list[relay.GlobalID]
     ) -> ProductType:
         with transaction.atomic():
-            product = locked_product(product_id)
-            order = [image.pk for image in images_for(image_ids)]
+            product = locked_product(product_id, info)
+            order = [image.pk for image in images_for(image_ids, info)]
             links = {link.image_id: link for link in product.product_images.all()}
             if len(order) != len(links) or set(order) != set(links):
                 raise ValidationError(
                     {
                         "image_ids": ValidationError(
                             "List each of the product's images exactly once.",
-                            code="invalid_order",
+                            code=CatalogErrorCode.INVALID_ORDER,
                         )
                     }
                 )
@@ -138,15 +144,15 @@ class ProductMutation:
         self, info: Info, product_id: relay.GlobalID, image_id: relay.GlobalID
     ) -> ProductType:
         with transaction.atomic():
-            product = locked_product(product_id)
-            image = instance_for(image_id, models.Image, "image_id")
+            product = locked_product(product_id, info)
+            image = instance_for(image_id, models.Image, "image_id", viewer=viewer(info))
             removed, _ = product.product_images.filter(image=image).delete()
             if not removed:
                 raise ValidationError(
                     {
                         "image_id": ValidationError(
                             "This image is not one of the product's images.",
-                            code="not_product_image",
+                            code=CatalogErrorCode.NOT_PRODUCT_IMAGE,
                         )
                     }
                 )

@@ -15,7 +15,7 @@ from catalog.graphql.inputs import (
     refetch,
     save_from_input,
 )
-from catalog.graphql.permissions import instance_for, requires
+from catalog.graphql.permissions import instance_for, requires, viewer
 from catalog.graphql.types import ProductVariantType
 
 RELATIONS = {"product": models.Product, "image": models.Image}
@@ -30,7 +30,8 @@ class VariantMutation:
     )
     def create_variant(self, info: Info, input: VariantInput) -> ProductVariantType:
         with transaction.atomic():
-            saved = save_from_input(models.ProductVariant(), model_values(input, RELATIONS))
+            values = model_values(input, RELATIONS, viewer=viewer(info))
+            saved = save_from_input(models.ProductVariant(), values)
         return refetch(saved, info)
 
     @strawberry_django.mutation(
@@ -42,8 +43,9 @@ class VariantMutation:
         self, info: Info, id: relay.GlobalID, input: VariantPartialInput
     ) -> ProductVariantType:
         with transaction.atomic():
-            variant = instance_for(id, models.ProductVariant, "id")
-            saved = save_from_input(variant, model_values(input, RELATIONS), partial=True)
+            variant = instance_for(id, models.ProductVariant, "id", viewer=viewer(info))
+            values = model_values(input, RELATIONS, viewer=viewer(info))
+            saved = save_from_input(variant, values, partial=True)
         return refetch(saved, info)
 
     @strawberry_django.mutation(
@@ -51,9 +53,9 @@ class VariantMutation:
         extensions=requires("catalog.delete_productvariant"),
         description="Delete a variant.",
     )
-    def delete_variant(self, id: relay.GlobalID) -> DeletedNode:
+    def delete_variant(self, info: Info, id: relay.GlobalID) -> DeletedNode:
         with transaction.atomic():
-            variant = instance_for(id, models.ProductVariant, "id")
+            variant = instance_for(id, models.ProductVariant, "id", viewer=viewer(info))
             deleted = relay.GlobalID("ProductVariant", str(variant.pk))
             variant.delete()
         return DeletedNode(id=deleted)

@@ -60,6 +60,14 @@ class Command(BaseCommand):
             "through another address (default: http://<host>:<port>/cdn/<endpoint-id>).",
         )
 
+        parser.add_argument(
+            "--client-upload-folder",
+            default=None,
+            help="Harden the account: refuse V1 client-side uploads (publicKey + signature) "
+            "outside this folder or over an existing file, e.g. /catalog/uploads/ "
+            "(default: no restriction).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         private_key = options["private_key"] or _setting("IMAGEKIT_PRIVATE_KEY")
         public_key = options["public_key"] or _setting("IMAGEKIT_PUBLIC_KEY") or DEFAULT_PUBLIC_KEY
@@ -73,6 +81,7 @@ class Command(BaseCommand):
                 port=options["port"],
                 endpoint_id=options["endpoint_id"],
                 url_endpoint=options["url_endpoint"],
+                client_upload_folder=options["client_upload_folder"],
                 quiet=options["verbosity"] < 2,
             )
         except (OSError, ValueError) as e:
@@ -92,6 +101,11 @@ class Command(BaseCommand):
         else:
             self.stdout.write("  private key:   the configured one (not shown)")
         self.stdout.write(f"  public key:    {server.public_key}")
+        if server.config.client_upload_folder:
+            self.stdout.write(
+                f"  V1 client-side uploads: only into {server.config.client_upload_folder}, "
+                "never overwriting"
+            )
         self.stdout.write(f"  files:         {Path(options['root']).resolve()}")
         self.stdout.write(f"  faults:        POST {server.url}/__faults__ (see /__requests__)")
         self.stdout.write("Quit with CONTROL-C.")

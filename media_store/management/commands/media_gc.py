@@ -8,13 +8,14 @@ from django.utils import timezone
 
 from media_store.exceptions import RemoteStorageError
 from media_store.models import StoredFile
-from media_store.references import referenced_names
+from media_store.references import references
 
 
 class Command(BaseCommand):
     help = (
         "List stored files that no database row references and that are older than a "
-        "grace period; with --delete, remove them and retry deletions that failed before."
+        "grace period, and rows whose files are missing; with --delete, remove the "
+        "unreferenced files and retry deletions that failed before. Rows are never deleted."
     )
 
     def add_arguments(self, parser):
@@ -43,17 +44,31 @@ class Command(BaseCommand):
         if not hasattr(backend, "iter_files"):
             raise CommandError(f"{type(backend).__name__} cannot list its files.")
         cutoff = timezone.now() - timedelta(hours=grace_hours)
-        referenced = referenced_names(backend)
+        rows = list(references(backend))
+        referenced = {row.name for row in rows}
         pending = list(StoredFile.objects.filter(delete_failed_at__isnull=False))
-        referenced.update(row.name for row in pending)  # listed once, below
+        # A row still points at it: deleting it would break that row.
+        held = [row for row in pending if row.name in referenced]
+        pending = [row for row in pending if row.name not in referenced]
         try:
-            orphans = [
-                (name, stored_at)
-                for name, stored_at in backend.iter_files()
-                if name not in referenced and (stored_at is None or stored_at < cutoff)
-            ]
+            # One listing serves both questions: what nobody references, and what is gone.
+            stored = list(backend.iter_files())
         except RemoteStorageError as e:
             raise CommandError(f"Could not list stored files: {e}") from e
+        present = {name for name, _ in stored}
+        recorded_names = getattr(backend, "recorded_names", None)
+        if recorded_names is not None:
+            present |= recorded_names()
+        pending_names = {row.name for row in pending}
+        orphans = [
+            (name, stored_at)
+            for name, stored_at in stored
+            if name not in referenced
+            and name not in pending_names  # listed once, below
+            and (stored_at is None or stored_at < cutoff)
+        ]
+        missing = [row for row in rows if row.name not in present]
+
         acting = delete and not dry_run
         verb = "Deleting" if acting else ("Would delete" if delete else "Unreferenced")
         for name, stored_at in orphans:
@@ -61,6 +76,18 @@ class Command(BaseCommand):
             self.stdout.write(f"{verb}: {name} (stored {when})")
         for row in pending:
             self.stdout.write(f"{verb} (earlier deletion failed): {row.name} — {row.last_error}")
+        for row in held:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Kept (a row references it, though its deletion was queued): {row.name}"
+                )
+            )
+        for row in missing:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Missing file: {row.model} pk={row.pk} field={row.field} name={row.name}"
+                )
+            )
         failed = 0
         if acting:
             for name in [name for name, _ in orphans] + [row.name for row in pending]:
@@ -72,14 +99,17 @@ class Command(BaseCommand):
         total = len(orphans) + len(pending)
         summary = (
             f"{total} file(s) unreferenced or pending deletion, older than {grace_hours:g} h; "
-            f"{len(referenced) - len(pending)} referenced."
+            f"{len(referenced)} referenced; {len(missing)} row(s) point at missing files."
         )
         if acting:
             summary += f" Deleted {total - failed}, failed {failed}."
+        elif delete:
+            summary += " Dry run: nothing was changed."
         elif total:
             summary += " Run with --delete to remove them."
-        self.stdout.write(
-            self.style.SUCCESS(summary) if not failed else self.style.WARNING(summary)
-        )
+        if missing:
+            summary += " Rows are never deleted: restore their files or fix the rows by hand."
+        style = self.style.WARNING if failed or missing else self.style.SUCCESS
+        self.stdout.write(style(summary))
         if failed:
             raise CommandError(f"{failed} deletion(s) failed; they stay queued for the next run.")

@@ -107,3 +107,51 @@ def test_command_never_prints_a_configured_private_key(tmp_path: Path) -> None:
     output = "".join(seen)
     assert "private key:   the configured one (not shown)" in output
     assert "private_super_secret" not in output
+
+
+def test_command_hardens_v1_client_uploads(tmp_path: Path) -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "IMAGEKIT_PRIVATE_KEY": ""}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "imagekit_server",
+            "--port",
+            "0",
+            "--root",
+            str(tmp_path),
+            "--public-key",
+            "public_cmd",
+            "--client-upload-folder",
+            "/catalog/uploads/",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _lines(process)
+        base_url = _value(lines, "base_url:")
+        private_key = _value(lines, "private key:")
+        hardening = _value(lines, "V1 client-side uploads:")
+        params = ImageKit(private_key=private_key).helper.get_authentication_parameters()
+        form = {
+            "fileName": "x.jpg",
+            "folder": "/catalog/images/",
+            "publicKey": "public_cmd",
+            "token": params["token"],
+            "expire": str(params["expire"]),
+            "signature": params["signature"],
+        }
+
+        response = httpx.post(
+            f"{base_url}/api/v1/files/upload",
+            files={**{k: (None, v) for k, v in form.items()}, "file": ("x.jpg", b"x")},
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert hardening == "only into /catalog/uploads/, never overwriting"
+    assert response.status_code == 403

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -111,6 +112,38 @@ def test_cdn_fault(server: ImageKitServer) -> None:
     assert (response.status_code, response.text) == (502, "bad gateway")
 
 
+def test_malformed_answers_reach_the_sdk_as_documented_nowhere(
+    client: ImageKit, server: ImageKitServer
+) -> None:
+    # What the SDK (lenient parsing, its default) makes of each kind of 200.
+    server.faults.malformed("details", "not-json")
+    server.faults.malformed("details", "text")
+    server.faults.malformed("details", "wrong-shape")
+    server.faults.malformed("details", "wrong-types")
+
+    with pytest.raises(json.JSONDecodeError):
+        client.files.get("0" * 24)
+    as_text = client.files.get("0" * 24)
+    as_list = client.files.get("0" * 24)
+    wrong_types = client.files.get("0" * 24)
+
+    assert isinstance(as_text, str)
+    assert as_list == ["not", "a", "file"]
+    assert (wrong_types.file_id, wrong_types.size) == (5, "big")
+    assert [e.status for e in server.requests.entries("details")] == [200] * 4
+    assert server.store.files() == []
+
+
+def test_malformed_answer_over_the_admin_route(client: ImageKit, server: ImageKitServer) -> None:
+    added = httpx.post(f"{server.url}/__faults__", json={"endpoint": "upload", "malformed": "text"})
+
+    answer = client.files.upload(file=b"x", file_name="a.txt")
+
+    assert added.status_code == 200
+    assert isinstance(answer, str)
+    assert server.store.files() == []
+
+
 def test_admin_route_configures_faults_over_http(server: ImageKitServer) -> None:
     rule = {
         "endpoint": "list",
@@ -166,6 +199,7 @@ def test_wildcard_fault_applies_to_every_endpoint(client: ImageKit, server: Imag
         (lambda f: f.fail("upload", 700), "status must be"),
         (lambda f: f.drop("upload", times=0), "times must be"),
         (lambda f: f.delay("upload", -1), "seconds must be"),
+        (lambda f: f.malformed("upload", "xml"), "kind must be one of"),
     ],
 )
 def test_fault_injector_validates(call, message: str) -> None:
