@@ -16,3 +16,8 @@ urlpatterns = [
     ),
     path(settings.MEDIA_URL.lstrip("/"), include("media_store.urls")),
 ]
+
+handler400 = "config.error_views.bad_request"
+handler403 = "config.error_views.permission_denied"
+handler404 = "config.error_views.page_not_found"
+handler500 = "config.error_views.server_error"

@@ -139,7 +139,12 @@ class CatalogGraphQLView(GraphQLView):
             ):
                 refusal = CsrfViewMiddleware(_noop).process_view(request, None, (), {})
                 if refusal is not None:
-                    return refusal
+                    return error_response(
+                        403,
+                        ErrorCode.FORBIDDEN,
+                        "CSRF check failed: a signed-in browser must send the csrftoken "
+                        "cookie's value as X-CSRFToken (or send JSON, or use a Bearer token).",
+                    )
             return self.run(request=request)
         except RequestError as e:
             return error_response(e.status_code, e.code, e.reason)

@@ -125,3 +125,24 @@ def test_unknown_bearer_token(client, nothing_stored):
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     (error,) = response.json()["errors"]
     assert error["message"] == "Invalid or revoked API token."
+
+
+def test_unknown_path_is_a_json_404(client):
+    response = client.get("/wp-login.php")
+
+    message = refused(response, 404, ErrorCode.NOT_FOUND)
+    assert "/graphql/" in message
+
+
+def test_host_not_allowed_is_a_json_400(client):
+    response = client.get(GRAPHQL_URL, headers={"Host": "evil.example"})
+
+    message = refused(response, 400, ErrorCode.BAD_REQUEST)
+    assert "evil" not in message
+
+
+def test_admin_keeps_its_html_error_pages(client):
+    response = client.get("/admin/no-such-page/")
+
+    assert response.status_code in (302, 404)  # the login page first, or the HTML 404
+    assert not response["Content-Type"].startswith("application/json")
