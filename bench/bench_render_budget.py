@@ -431,7 +431,10 @@ def server(args: argparse.Namespace) -> None:
                 for i in range(8)
             ]
 
-        for config, extra in (("budget (defaults)", {}), ("unlimited", UNLIMITED)):
+        configs = [("budget (defaults)", {}), ("unlimited", UNLIMITED)]
+        if args.budget_only:
+            configs = configs[:1]
+        for config, extra in configs:
             shutil.rmtree(tmp / "renditions", ignore_errors=True)
             process, port = run_server(tmp, extra)
             try:
@@ -472,6 +475,9 @@ def main() -> None:
         "--full-attacks",
         action="store_true",
         help="unlimited run: send the 12-step chain 8 at a time too (minutes, GBs)",
+    )
+    parser.add_argument(
+        "--budget-only", action="store_true", help="server: skip the unlimited comparison"
     )
     args = parser.parse_args()
     only = set(args.only or SECTIONS)

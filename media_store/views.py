@@ -223,15 +223,24 @@ def _probe(source: Path, max_source_pixels: int) -> SourceInfo:
 
 
 def _check_budget(cdn: CdnRequest, header: SourceInfo) -> RenderCost:
+    """The render's cost, or the CdnError that refuses it.
+
+    With the orientation unknown (see SourceInfo) the source may turn out turned:
+    both ways must pass, and the dearer one is what the limiter reserves.
+    """
+    sizes = [header.size] if header.orientation is not None else {header.size, header.size[::-1]}
     try:
-        return check_render_budget(
-            cdn.transformation,
-            header.size,
-            header.format,
-            source_mode=header.mode,
-            orientation=header.orientation,
-            accept=cdn.accept,
-        )
+        costs = [
+            check_render_budget(
+                cdn.transformation,
+                size,
+                header.format,
+                source_mode=header.mode,
+                orientation=header.orientation,
+                accept=cdn.accept,
+            )
+            for size in sizes
+        ]
     except ChainTooLongError as e:
         raise CdnError(ErrorCode.CHAIN_TOO_LONG, str(e)) from e
     except RenderBudgetExceededError as e:
@@ -240,6 +249,7 @@ def _check_budget(cdn: CdnRequest, header: SourceInfo) -> RenderCost:
         raise _output_too_large(e) from e
     except (UnsupportedTransformationError, InvalidTransformationError) as e:
         raise CdnError(ErrorCode.UNSUPPORTED_TRANSFORMATION, describe(e, e.key)) from e
+    return max(costs, key=lambda cost: cost.memory)
 
 
 def _render(cdn: CdnRequest, source: Path) -> Rendered:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from media_store.cdn.memory import return_freed_images_to_the_os
 from media_store.conf import get
 
 # Seconds a refused client is asked to wait: about one render at the budget's limit.
@@ -81,6 +82,8 @@ _limiter: RenderLimiter | None = None
 def limiter() -> RenderLimiter:
     """The process's limiter for the current settings (a new one when they change)."""
     global _limiter
+    # Once per process, before the first render: see media_store.cdn.memory.
+    return_freed_images_to_the_os()
     slots = get("MAX_CONCURRENT_RENDERS")
     memory = get("MAX_RENDER_MEMORY") * slots
     with _lock:

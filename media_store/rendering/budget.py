@@ -98,7 +98,7 @@ ENCODE = {"jpeg": 14, "png": 150, "webp": 170, "avif": 200, "gif": 850}
 ENCODE_ALPHA = {"png": 260, "webp": 210, "avif": 240}
 # Bytes per output pixel an encoder holds besides the image: its own copy (libwebp,
 # libavif), the coefficients of an optimised JPEG, the growing output buffer.
-ENCODE_MEMORY = {"jpeg": 4, "png": 4, "webp": 14, "avif": 28, "gif": 26}
+ENCODE_MEMORY = {"jpeg": 4, "png": 4, "webp": 14, "avif": 29, "gif": 26}
 ENCODE_MEMORY_ALPHA = {"webp": 30, "avif": 32}
 
 

@@ -9,6 +9,7 @@ estimate a render's cost, so the two must change together.
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -53,6 +54,8 @@ _UPRIGHT = {
     8: Image.Transpose.ROTATE_90,
 }
 _SWAPS_AXES = frozenset({5, 6, 7, 8})
+# What Pillow raises for pixels or metadata cut short or damaged.
+_CORRUPT = (OSError, SyntaxError, EOFError, struct.error)
 _TURNS_SWAP_AXES = frozenset(_UPRIGHT[orientation] for orientation in _SWAPS_AXES)
 
 
@@ -140,13 +143,15 @@ class SourceInfo:
     """What a source's header says, read without decoding a pixel.
 
     ``size`` is upright (EXIF orientation applied); ``format`` and ``mode`` are
-    Pillow's names; ``orientation`` is the EXIF value, 1 when absent.
+    Pillow's names; ``orientation`` is the EXIF value, 1 when absent, None when
+    it could not be read without decoding (a damaged PNG, or one of more than
+    _PNG_CHUNKS_WALKED chunks): then ``size`` is as stored, maybe turned.
     """
 
     size: Size
     format: str | None
     mode: str
-    orientation: int
+    orientation: int | None
 
 
 def probe(source: Source, *, max_source_pixels: int = 40_000_000) -> SourceInfo:
@@ -154,7 +159,14 @@ def probe(source: Source, *, max_source_pixels: int = 40_000_000) -> SourceInfo:
     with _open(source, max_source_pixels) as opened:
         if opened.width * opened.height > max_source_pixels:
             raise SourceTooLargeError(opened.size, max_source_pixels)
-        orientation = _orientation(opened)
+        if opened.format == "PNG" and "exif" not in opened.info:
+            # PngImageFile.getexif() would decode the whole image to find an eXIf
+            # chunk after the pixels; a probe walks the chunk headers instead.
+            orientation = _trailing_png_orientation(opened.fp)
+        else:
+            orientation = _orientation(opened)
+        if orientation is None:
+            return SourceInfo(opened.size, opened.format, opened.mode, None)
         size = opened.size[::-1] if orientation in _SWAPS_AXES else opened.size
         return SourceInfo(size, opened.format, opened.mode, orientation)
 
@@ -174,6 +186,35 @@ def turns_after_resample(stage: Stage, geometry: Geometry) -> bool:
     )
 
 
+# Chunk headers a probe reads before giving up on finding a PNG's eXIf chunk.
+_PNG_CHUNKS_WALKED = 10_000
+
+
+def _trailing_png_orientation(fp: IO[bytes]) -> int | None:
+    """The EXIF orientation in a PNG's eXIf chunk, by seeking from chunk header to header.
+
+    1 when the file has none; None when the walk fails or is cut short.
+    """
+    try:
+        fp.seek(8)  # the PNG signature
+        for _ in range(_PNG_CHUNKS_WALKED):
+            header = fp.read(8)
+            if len(header) < 8:
+                return 1
+            length, kind = struct.unpack(">I4s", header)
+            if kind == b"eXIf":
+                exif = Image.Exif()
+                exif.load(b"Exif\x00\x00" + fp.read(length))
+                value = exif.get(ExifTags.Base.Orientation, 1)
+                return value if value in _UPRIGHT else 1
+            if kind == b"IEND":
+                return 1
+            fp.seek(length + 4, 1)  # the data and its CRC
+    except (*_CORRUPT, ValueError):
+        return None
+    return None
+
+
 def _decode(
     source: Source, spec: RenderSpec, accept: str, max_output_side: int, max_source_pixels: int
 ) -> tuple[Image.Image, Size, str | None, bytes | None, Image.Transpose | None]:
@@ -188,7 +229,11 @@ def _decode(
         if opened.width * opened.height > max_source_pixels:
             raise SourceTooLargeError(opened.size, max_source_pixels)
         source_format = opened.format
-        orientation = _orientation(opened)
+        try:
+            # A PNG without an eXIf chunk in its header decodes here.
+            orientation = _orientation(opened)
+        except _CORRUPT as e:
+            raise InvalidSourceError("source image is truncated or corrupt") from e
         upright = opened.size[::-1] if orientation in _SWAPS_AXES else opened.size
         # Plan without pixels first: refuse oversized or out-of-bounds output
         # before decoding, and learn how small the JPEG may be decoded.
@@ -203,7 +248,7 @@ def _decode(
             turn = _UPRIGHT[orientation]
         try:
             image = _upright(opened, orientation if turn is None else 1)
-        except OSError as e:
+        except _CORRUPT as e:
             raise InvalidSourceError("source image is truncated or corrupt") from e
     return image, upright, source_format, icc_profile, turn
 

@@ -375,3 +375,52 @@ def test_render_unreadable_source_raises(data):
 )
 def test_sniff_content_type(fmt, content_type):
     assert sniff_content_type(image_bytes((4, 4), fmt=fmt)[:16]) == content_type
+
+
+# --- Header probe --------------------------------------------------------------------------
+
+
+def test_probe_reads_size_format_mode_and_orientation_without_decoding():
+    from media_store.rendering import probe
+
+    info = probe(io.BytesIO(with_orientation(Image.new("RGB", (40, 30)), 6)))
+
+    assert (info.size, info.format, info.mode, info.orientation) == ((30, 40), "JPEG", "RGB", 6)
+
+
+def test_probe_of_png_never_decodes():
+    from media_store.rendering import probe
+
+    # Pixels cut short: decoding would fail, reading the header must not.
+    data = image_bytes((400, 300), fmt="PNG")
+    truncated = data[: len(data) // 2]
+
+    info = probe(io.BytesIO(truncated))
+
+    assert (info.size, info.format, info.orientation) == ((400, 300), "PNG", 1)
+    with pytest.raises(InvalidSourceError):
+        run(truncated, "w-10")
+
+
+def test_probe_finds_a_png_exif_chunk_after_the_pixels():
+    import struct
+
+    from media_store.rendering import probe
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    data = encode(Image.new("RGB", (40, 30)), "PNG", exif=exif)
+    chunks, position = [], 8
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        chunks.append(data[position : position + 12 + length])
+        position += 12 + length
+    # Move eXIf between the last IDAT and IEND, where Pillow's header read misses it.
+    moved = [chunk for chunk in chunks if chunk[4:8] != b"eXIf"]
+    (exif_chunk,) = (chunk for chunk in chunks if chunk[4:8] == b"eXIf")
+    trailing = data[:8] + b"".join(moved[:-1]) + exif_chunk + moved[-1]
+
+    info = probe(io.BytesIO(trailing))
+
+    assert (info.size, info.orientation) == ((30, 40), 6)
+    assert (run(trailing, "w-10").width, run(trailing, "w-10").height) == (10, 13)
