@@ -19,6 +19,7 @@ from config.graphql_limits import (
     log_error,
     strip_suggestions,
 )
+from query_plans import PlanExecutionContext
 
 Query = merge_types("Query", (CatalogQuery,))
 Mutation = merge_types("Mutation", (CatalogMutation,))
@@ -50,4 +51,5 @@ schema = CatalogSchema(
         MaskUnexpectedErrors,
     ],
     scalar_overrides=SCALAR_OVERRIDES,
+    execution_context_class=PlanExecutionContext,
 )

@@ -1,22 +1,19 @@
-"""Field classes that resolve a listing's thousands of fields cheaply."""
+"""Field helpers of the catalog types, on strawberry's and strawberry-django's public API.
+
+Listings are fast because queries run from plans (``query_plans``), which read
+columns, IDs and plain resolvers directly; the fields here need no hooks into
+the libraries for that.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
+import strawberry
 from strawberry import relay
 from strawberry.relay import to_base64
-from strawberry.types import Info
-from strawberry.types.field import StrawberryField
 from strawberry_django.fields.field import StrawberryDjangoField
-
-# --- Cheaper fields -------------------------------------------------------------
-# A listing resolves thousands of fields. strawberry gives each field that has a
-# resolver an Info object, argument conversion and extension wrapping, and
-# strawberry-django treats every field as one; a "basic" field is read like an
-# attribute instead. The classes below make the fields that need nothing more basic.
 
 
 class PkNode:
@@ -25,6 +22,7 @@ class PkNode:
     strawberry-django looks for a ``NodeID`` annotation whenever it resolves an ID
     and, finding none, falls back to ``pk`` without remembering it: that scan
     evaluates every annotation of the class each time, about 0.3 ms per object.
+    ``resolve_id_attr`` is relay.Node's documented way to name the attribute.
     """
 
     @classmethod
@@ -33,44 +31,10 @@ class PkNode:
 
 
 class ColumnField(StrawberryDjangoField):
-    """strawberry-django's field, read straight off the row when that is all it does.
+    """The catalog types' field class (``field_cls=``): strawberry-django's own.
 
-    Basic when it has no resolver and no extension, and is a column or a forward
-    foreign key: the loaded value is returned as is. A deferred column or an
-    uncached relation still goes through strawberry-django, which loads it.
+    Kept as the one place to change how the catalog's model fields resolve.
     """
-
-    @property
-    def is_basic_field(self) -> bool:
-        if self.base_resolver is not None or self.extensions:
-            return False
-        if not self.is_relation:
-            return True
-        try:
-            model_field = self.origin_django_type.model._meta.get_field(self.django_name)
-        except FieldDoesNotExist:
-            return False
-        return model_field.concrete and (model_field.many_to_one or model_field.one_to_one)
-
-    def get_result(self, source: Any, info: Info | None, args: list, kwargs: dict) -> Any:
-        if info is None and source is not None:
-            name = self.django_name
-            if name in source.__dict__ or name in source._state.fields_cache:
-                return getattr(source, name)
-        return super().get_result(source, info, args, kwargs)
-
-
-class PlainField(StrawberryField):
-    """A field whose resolver takes only the object, called like a basic field."""
-
-    @property
-    def is_basic_field(self) -> bool:
-        return not self.extensions
-
-    def get_result(self, source: Any, info: Info | None, args: list, kwargs: dict) -> Any:
-        if info is None:
-            return self.base_resolver.wrapped_func(source)
-        return super().get_result(source, info, args, kwargs)
 
 
 def plain_field(
@@ -79,10 +43,13 @@ def plain_field(
     name: str | None = None,
     description: str | None = None,
 ) -> Any:
-    """``@strawberry.field`` for a resolver of ``self`` alone: no Info, no arguments."""
+    """``@strawberry.field`` for a resolver of ``self`` alone: no Info, no arguments.
 
-    def wrap(function: Callable[[Any], Any]) -> PlainField:
-        field = PlainField(graphql_name=name, description=description)(function)
+    A query plan calls such a resolver with the object and nothing else.
+    """
+
+    def wrap(function: Callable[[Any], Any]) -> Any:
+        field = strawberry.field(name=name, description=description)(function)
         if field.base_resolver.arguments or field.base_resolver.info_parameter:
             raise TypeError(f"{function.__qualname__} takes more than the object.")
         return field
@@ -97,7 +64,7 @@ def global_id(type_name: str) -> Any:
     Same name, type and description, so the schema does not change.
     """
 
-    def resolve(root: Any) -> relay.GlobalID:
-        return to_base64(type_name, root.pk)
+    def resolve(self: Any) -> relay.GlobalID:
+        return to_base64(type_name, self.pk)
 
     return plain_field(resolve, name="id", description="The Globally Unique ID of this object")

@@ -1,0 +1,228 @@
+"""Everything the planner needs from inside graphql-core, strawberry and strawberry-django.
+
+The plans do per field what these libraries' executors and field classes do, so
+they lean on parts of them that are not documented API. Those parts are named
+here and nowhere else, and checked when this module is imported, which
+``config.schema`` does at start-up: if a library changes under them, the
+process refuses to start with the versions at fault, instead of serving
+answers that differ from graphql-core's.
+
+What is used, and why:
+
+- graphql-core: ``collect_fields``/``collect_subfields`` ("for internal use"),
+  which group a selection set exactly as the executor does (fragments,
+  ``@skip``/``@include``, aliases); ``CollectedErrors``, which records field
+  errors with the executor's null-propagation bookkeeping; and the executor's
+  ``build_resolve_info`` and ``ensure_valid_runtime_type`` (":meta private:").
+- strawberry: the link from a GraphQL field to its ``StrawberryField``
+  (``GraphQLCoreConverter.DEFINITION_BACKREF``), the ``Info`` constructor
+  (``_raw_info``, ``_field``), ``convert_arguments``, and the mark it puts on
+  the resolvers it builds (``_is_default``), which tells its own resolvers from
+  others.
+- strawberry-django: ``StrawberryDjangoField.get_result``, whose reading of a
+  loaded column or cached foreign key a plan repeats without an Info.
+"""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
+from django.db.models.query_utils import DeferredAttribute
+from graphql.execution.collect_fields import collect_fields, collect_subfields
+from graphql.execution.executor import CollectedErrors, Executor
+from strawberry.relay.fields import ConnectionExtension, NodeExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
+from strawberry.types.info import Info
+from strawberry_django.fields.field import StrawberryDjangoField
+from strawberry_django.optimizer import DjangoOptimizerExtension
+from strawberry_django.utils.typing import get_django_definition
+
+__all__ = [
+    "ALLOWED_FIELD_EXTENSIONS",
+    "BaseExecutionContext",
+    "CollectedErrors",
+    "DeferredAttribute",
+    "DjangoOptimizerExtension",
+    "ForwardManyToOneDescriptor",
+    "collect_fields",
+    "collect_subfields",
+    "convert_arguments",
+    "django_model",
+    "is_stock_optimizer",
+    "is_type_of_ignores_info",
+    "make_info",
+    "strawberry_field",
+    "strawberry_schema",
+    "uses_library_get_result",
+]
+
+# The execution context strawberry uses by default, which the plans extend.
+BaseExecutionContext = StrawberryGraphQLCoreExecutionContext
+
+# Field extensions whose fields a plan runs through strawberry's own resolver
+# (relay connections and node lookups); any other extension, such as a
+# permission check, makes the operation fall back to graphql-core.
+ALLOWED_FIELD_EXTENSIONS = (ConnectionExtension, NodeExtension)
+
+_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+
+
+def strawberry_schema(schema: Any) -> Any:
+    """The strawberry Schema a GraphQLSchema was built from, or None."""
+    return getattr(schema, "_strawberry_schema", None)
+
+
+def strawberry_field(field_def: Any) -> StrawberryField | None:
+    """The StrawberryField behind a GraphQL field, when strawberry's resolver runs it."""
+    field = (field_def.extensions or {}).get(_BACKREF)
+    if not isinstance(field, StrawberryField):
+        return None
+    if not isinstance(getattr(field_def.resolve, "_is_default", None), bool):
+        return None
+    return field
+
+
+def make_info(info_class: type, raw_info: Any, field: StrawberryField) -> Info:
+    """The Info strawberry gives resolvers, as its own resolver builds it."""
+    return info_class(_raw_info=raw_info, _field=field)
+
+
+def uses_library_get_result(field: StrawberryField) -> str | None:
+    """Which library ``get_result`` a field runs: "strawberry", "django" or None (its own)."""
+    get_result = type(field).get_result
+    if get_result is StrawberryField.get_result:
+        return "strawberry"
+    if get_result is StrawberryDjangoField.get_result:
+        return "django"
+    return None
+
+
+def django_model(object_type: Any) -> type | None:
+    """The Django model of a strawberry-django object type, or None."""
+    definition = (object_type.extensions or {}).get(_BACKREF)
+    origin = getattr(definition, "origin", None)
+    django_definition = get_django_definition(origin) if origin is not None else None
+    return getattr(django_definition, "model", None)
+
+
+def is_stock_optimizer(middleware: Any) -> bool:
+    """strawberry-django's optimizer, with its own per-field ``resolve`` hook."""
+    return (
+        isinstance(middleware, DjangoOptimizerExtension)
+        and type(middleware).resolve is DjangoOptimizerExtension.resolve
+    )
+
+
+# strawberry's and strawberry-django's is_type_of read the object, not the Info.
+_INFO_FREE_IS_TYPE_OF = {
+    ("strawberry_django.type", "_process_type.<locals>.is_type_of"),
+    (
+        "strawberry.schema.schema_converter",
+        "GraphQLCoreConverter._get_is_type_of.<locals>.is_type_of",
+    ),
+    (
+        "strawberry.schema.schema_converter",
+        "GraphQLCoreConverter.from_object.<locals>._get_is_type_of.<locals>.is_type_of",
+    ),
+}
+
+
+def is_type_of_ignores_info(is_type_of: Any) -> bool:
+    """Whether an object type's is_type_of can be called without a GraphQLResolveInfo.
+
+    graphql-core calls it with the field's Info for every object it completes;
+    building one per object costs more than the check. strawberry-django's
+    calls its class's parent ``is_type_of`` with the Info when there is one.
+    """
+    function = getattr(is_type_of, "__func__", is_type_of)
+    if (function.__module__, function.__qualname__) not in _INFO_FREE_IS_TYPE_OF:
+        return False
+    if function.__module__ != "strawberry_django.type":
+        return True
+    cells = dict(zip(function.__code__.co_freevars, function.__closure__ or (), strict=True))
+    cls = cells["cls"].cell_contents
+    return getattr(super(cls, is_type_of.__self__), "is_type_of", None) is None
+
+
+# --- start-up checks ---------------------------------------------------------------
+
+
+def _parameters(function: Any) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def _django_is_type_of_known() -> bool:
+    # A type made by strawberry_django.type gets the is_type_of named above, with
+    # the class in its closure.
+    import strawberry_django
+    from django.contrib.auth.models import Group
+
+    @strawberry_django.type(Group)
+    class _Probe:
+        name: str
+
+    is_type_of = _Probe.__strawberry_definition__.is_type_of
+    return is_type_of_ignores_info(is_type_of) and is_type_of(Group(), None)
+
+
+def _check() -> None:
+    expectations = {
+        "graphql-core collect_subfields": _parameters(collect_subfields)[:6]
+        == [
+            "schema",
+            "fragments",
+            "variable_values",
+            "operation",
+            "return_type",
+            "field_details_list",
+        ],
+        "graphql-core collect_fields": _parameters(collect_fields)[:5]
+        == ["schema", "fragments", "variable_values", "runtime_type", "operation"],
+        "graphql-core Executor.build_resolve_info": _parameters(Executor.build_resolve_info)
+        == ["self", "field_def", "field_nodes", "parent_type", "path"],
+        "graphql-core Executor.ensure_valid_runtime_type": _parameters(
+            Executor.ensure_valid_runtime_type
+        )
+        == ["self", "runtime_type_name", "return_type", "field_details_list", "info", "result"],
+        "graphql-core CollectedErrors": hasattr(CollectedErrors, "add")
+        and hasattr(CollectedErrors, "errors"),
+        "graphql-core Executor.execute_operation": _parameters(Executor.execute_operation)
+        == ["self", "serially"],
+        "strawberry DEFINITION_BACKREF": _BACKREF == "strawberry-definition",
+        "strawberry Info fields": [field for field in Info.__dataclass_fields__]
+        == ["_raw_info", "_field"],
+        "strawberry convert_arguments": _parameters(convert_arguments)
+        == ["value", "arguments", "scalar_registry", "config", "info"],
+        "strawberry StrawberryField.get_result": _parameters(StrawberryField.get_result)
+        == ["self", "source", "info", "args", "kwargs"],
+        "strawberry-django StrawberryDjangoField.get_result": _parameters(
+            StrawberryDjangoField.get_result
+        )
+        == ["self", "source", "info", "args", "kwargs"],
+        "strawberry-django is_type_of": _django_is_type_of_known(),
+        "strawberry-django DjangoOptimizerExtension.resolve": _parameters(
+            DjangoOptimizerExtension.resolve
+        )[:4]
+        == ["self", "next_", "root", "info"],
+    }
+    broken = [name for name, holds in expectations.items() if not holds]
+    if broken:
+        versions = ", ".join(
+            f"{name} {version(name)}"
+            for name in ("graphql-core", "strawberry-graphql", "strawberry-graphql-django")
+        )
+        raise ImproperlyConfigured(
+            f"query_plans was written against other versions of its libraries ({versions}): "
+            f"{', '.join(broken)} changed. Pin the versions in pyproject.toml back, or "
+            "update query_plans/compat.py and run the differential tests."
+        )
+
+
+_check()
