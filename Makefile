@@ -1,10 +1,14 @@
-# Two entry points: `make run` (demo server) and `make test` (lint + whole suite).
+# Entry points: `make run` (demo server), `make serve` (production server) and
+# `make test` (lint + whole suite).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
+REDIS_SERVER ?= /usr/bin/redis-server
+# `make run PORT=8001`; SITE_URL follows it unless set (config/settings.py).
+PORT ?= 8000
 
-.PHONY: run test lint format schema migrate demo clean
+.PHONY: run serve test lint format schema migrate demo clean
 
 $(VENV)/.installed-run: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +33,11 @@ $(CHROMIUM):
 	@echo "Installing Debian's chromium for the browser tests (needs root)."
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
+# The cache tests start their own redis-server.
+$(REDIS_SERVER):
+	@echo "Installing Debian's redis-server for the cache tests (needs root)."
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+
 migrate: $(VENV)/.installed-run .env
 	$(BIN)/python manage.py migrate --noinput
 
@@ -36,7 +45,12 @@ demo: migrate
 	$(BIN)/python manage.py load_demo_data
 
 run: demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	PORT=$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# gunicorn with config/gunicorn.py; settings from the environment (or .env), never
+# DEBUG. HOST, PORT, WEB_CONCURRENCY, GUNICORN_THREADS: see README.
+serve: $(VENV)/.installed-run
+	DJANGO_DEBUG=false exec $(BIN)/gunicorn -c config/gunicorn.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -49,9 +63,13 @@ format: $(VENV)/.installed-dev
 schema: $(VENV)/.installed-dev
 	DJANGO_SECRET_KEY=schema-export $(BIN)/python manage.py export_schema config.schema --path schema.graphql
 
-test: $(VENV)/.installed-dev $(CHROMIUM) lint
+test: $(VENV)/.installed-dev $(CHROMIUM) $(REDIS_SERVER) lint
 	DJANGO_SECRET_KEY=migrations-check $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+	# Second pass: each planned GraphQL query also through graphql-core's executor;
+	# any difference in data, errors or SQL count fails (query_plans.differential).
+	$(BIN)/pytest -q --compare-executors -m "not browser" tests/catalog tests/security \
+		tests/test_graphql_limits.py tests/test_snapshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -68,10 +68,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 # Run as a script, so the project root is not on sys.path yet.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -270,13 +271,15 @@ def smooth_jpeg(path: Path, size: tuple[int, int]) -> None:
 # --- Django --------------------------------------------------------------------------------
 
 
-def setup_django(tmp: Path, server: ImageKitServer, sqlite_options: str) -> None:
+def setup_django(
+    tmp: Path, server: ImageKitServer, sqlite_options: str, database_url: str | None = None
+) -> None:
     """config.settings on a temporary database and folders, ImageKit at ``server``."""
     query = f"?{sqlite_options}" if sqlite_options else ""
     start_django(
         tmp,
         migrate=True,
-        DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}{query}",
+        DATABASE_URL=database_url or f"sqlite:///{tmp / 'db.sqlite3'}{query}",
         IMAGEKIT_PRIVATE_KEY=server.private_key,
         IMAGEKIT_PUBLIC_KEY=server.public_key,
         IMAGEKIT_URL_ENDPOINT=server.url_endpoint,
@@ -287,6 +290,25 @@ def setup_django(tmp: Path, server: ImageKitServer, sqlite_options: str) -> None
     )
     # Failed uploads are counted from the responses; strawberry would log each traceback.
     logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)
+
+
+@contextmanager
+def temporary_postgres(url: str | None) -> Iterator[str | None]:
+    """A new database next to the one ``url`` names, dropped at the end; its URL."""
+    if not url:
+        yield None
+        return
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"bench_uploads_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_token() -> str:
@@ -584,6 +606,7 @@ def bench_concurrency(
     args: argparse.Namespace,
     latency: float = UPSTREAM_DELAY,
     diagnose: bool = True,
+    warmup: list[Upload] | None = None,
 ) -> list[Row]:
     from django.conf import settings
     from django.db import connection
@@ -596,8 +619,6 @@ def bench_concurrency(
     )
     # Each run has its own labels (hence Image names), request log and file count.
     prefix = f"{args.server[0]}{ms(latency)}-"
-    server.requests.clear()
-    files_before = len(server.store.files())
     singles, batch = photos[: args.singles + 1], photos[args.singles + 1 :][: args.concurrency]
     for i, upload in enumerate(singles):
         upload.label = f"{prefix}single-{i:02d}"
@@ -615,17 +636,30 @@ def bench_concurrency(
         f" max_retries={settings.IMAGEKIT_MAX_RETRIES}."
     )
     options = settings.DATABASES["default"].get("OPTIONS") or {}
+    database = (
+        f"SQLite {connection.Database.sqlite_version}"
+        if connection.vendor == "sqlite"
+        else f"PostgreSQL {connection.pg_version // 10000}"
+    )
     print(
-        f"Django: {meters.server} on 127.0.0.1:{port}; SQLite"
-        f" {connection.Database.sqlite_version}, OPTIONS {options or '{} (Django defaults)'};"
-        " client: separate process, one new HTTP connection per upload, threads released by"
-        " a barrier."
+        f"Django: {meters.server} on 127.0.0.1:{port}; {database},"
+        f" OPTIONS {options or '{} (Django defaults)'}; client: separate process, one new"
+        " HTTP connection per upload, threads released by a barrier."
     )
     server.faults.delay("upload", latency)
     rows: list[Row] = []
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context) as pool:
         pool.submit(time.sleep, 0).result(timeout=60)  # start the client process first
+        if warmup:
+            # Several workers: each one's first requests (imports, clients) are slow, and a
+            # single warm-up upload reaches one worker only.
+            for i, upload in enumerate(warmup):
+                upload.label = f"warmup-{prefix}{i:02d}"
+            run_batch(pool, port, token, warmup, args.timeout)
+            print(f"Warm-up: {len(warmup)} simultaneous uploads first (not counted).")
+        server.requests.clear()
+        files_before = len(server.store.files())
         single_times: list[float] = []
         failures: list[Outcome] = []
         for i, upload in enumerate(singles):
@@ -1018,6 +1052,11 @@ def main() -> None:
         help="upstream delay in seconds added to every upload API call; repeat for several"
         f" runs of section 1 (default: {UPSTREAM_DELAY}, and 0.5 too with --server gunicorn)",
     )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL URL: the run uses a new database on that server (dropped at the"
+        " end) instead of a temporary SQLite file",
+    )
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: config's)")
     parser.add_argument("--threads", type=int, help="gunicorn threads (default: config's)")
     args = parser.parse_args()
@@ -1035,9 +1074,25 @@ def main() -> None:
     args.tmp = tmp
     server = ImageKitServer(tmp / "imagekit", private_key=PRIVATE_KEY, public_key=PUBLIC_KEY)
     rows: list[Row] = []
+    with ExitStack() as cleanup:
+        database_url = cleanup.enter_context(temporary_postgres(args.database_url))
+        rows = run_all(args, tmp, server, database_url)
+    section("Summary")
+    print(f"{'target':<64} {'measured':<34} {'goal':<18} result")
+    for row in rows:
+        print(f"{row.target:<64} {row.measured:<34} {row.goal:<18} {row.verdict}")
+    print(
+        f"\nTotal {time.perf_counter() - started:.0f} s; at the end: {load_note()}; {others_busy()}"
+    )
+
+
+def run_all(
+    args: argparse.Namespace, tmp: Path, server: ImageKitServer, database_url: str | None
+) -> list[Row]:
+    rows: list[Row] = []
     try:
         server.start()
-        setup_django(tmp, server, args.sqlite_options)
+        setup_django(tmp, server, args.sqlite_options, database_url)
         from django.core.wsgi import get_wsgi_application
 
         token = make_token()
@@ -1060,9 +1115,22 @@ def main() -> None:
                     f" {gunicorn.threads} threads"
                     " (config/gunicorn.py, child processes)",
                 )
+                # Enough to reach every thread: each opens its own database connection.
+                (tmp / "warmup").mkdir()
+                warmup = make_photos(
+                    min(args.concurrency, gunicorn.workers * gunicorn.threads), tmp / "warmup"
+                )
                 for i, latency in enumerate(args.latency):
                     rows += bench_concurrency(
-                        server, gunicorn.port, token, photos, meters, args, latency, i == 0
+                        server,
+                        gunicorn.port,
+                        token,
+                        photos,
+                        meters,
+                        args,
+                        latency,
+                        i == 0,
+                        warmup if i == 0 else None,
                     )
         else:
             meters = Meters(CpuMeter(get_wsgi_application()), imagekit_meter)
@@ -1077,16 +1145,11 @@ def main() -> None:
                     server.faults.delay("upload", 0)
                     rows += bench_request_memory(port, token, tmp, args)
     finally:
+        if "django.db" in sys.modules:
+            sys.modules["django.db"].connections.close_all()
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-
-    section("Summary")
-    print(f"{'target':<64} {'measured':<34} {'goal':<18} result")
-    for row in rows:
-        print(f"{row.target:<64} {row.measured:<34} {row.goal:<18} {row.verdict}")
-    print(
-        f"\nTotal {time.perf_counter() - started:.0f} s; at the end: {load_note()}; {others_busy()}"
-    )
+    return rows
 
 
 if __name__ == "__main__":

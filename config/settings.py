@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from media_store.selection import select_storages
 
@@ -30,6 +31,21 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- HTTPS and proxies -----------------------------------------------------
+
+# Off by default for local HTTP; README "Running in production" turns them on.
+# The header a TLS-terminating proxy sets to "https" (e.g. X-Forwarded-Proto); it
+# must overwrite what clients send. Empty: requests are as secure as they arrive.
+if proxy_ssl_header := env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = (f"HTTP_{proxy_ssl_header.upper().replace('-', '_')}", "https")
+USE_X_FORWARDED_HOST = env.bool("DJANGO_USE_X_FORWARDED_HOST", default=False)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=False)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -45,6 +61,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz, before anything reads the Host header (ALLOWED_HOSTS).
+    "ops.health.HealthMiddleware",
+    # Request id, and one log line per request.
+    "ops.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Cached renditions are answered here, before sessions, auth and CSRF.
@@ -119,6 +139,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password"]
 # No start-up banner; lockouts are still logged.
 AXES_VERBOSE = False
+# Behind proxies the client is not REMOTE_ADDR. Read it from the header they append
+# to (HTTP_X_FORWARDED_FOR,REMOTE_ADDR) and say how many proxy addresses follow the
+# client's there: 0 behind one proxy, 1 behind two. The client is then the address
+# the outermost proxy wrote, whatever a client put before it (django-ipware, not strict).
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list(
+    "AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"]
+)
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
+IPWARE_STRICT = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -149,7 +178,8 @@ MEDIA_URL = "/media/"
 
 # Absolute base that clients use to reach this server; the embedded media
 # storage builds its CDN-style URLs on it.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
+SITE_URL = SITE_URL.rstrip("/")
 
 # Uploads larger than this spill to a temporary file instead of memory, so a
 # request never holds a whole large image.
@@ -203,12 +233,57 @@ CATALOG = {
     "ANONYMOUS_PRESETS_ONLY": env.bool("CATALOG_ANONYMOUS_PRESETS_ONLY", default=False),
 }
 
+# --- Cache -----------------------------------------------------------------
+
+# Local memory (one per process) unless CACHE_URL names a shared one, e.g.
+# redis://127.0.0.1:6379/0, which every app server then shares.
+CACHE_URL = env.str("CACHE_URL", default="locmemcache://")
+CACHES = {
+    "default": env.cache_url_config(
+        CACHE_URL,
+        # Django's own Redis backend, whatever else is installed (django-environ
+        # would pick django-redis if present).
+        backend="django.core.cache.backends.redis.RedisCache"
+        if CACHE_URL.startswith(("redis://", "rediss://", "rediscache://"))
+        else None,
+    ),
+}
+
+# --- Health ----------------------------------------------------------------
+
+# /readyz: how long ImageKit's API may take to answer, and for how many seconds
+# the storage check's answer is reused (see ops.health).
+READYZ = {
+    "STORAGE_TIMEOUT": env.float("READYZ_STORAGE_TIMEOUT", default=2.0),
+    "CACHE_SECONDS": env.float("READYZ_CACHE_SECONDS", default=2.0),
+}
+
 # --- Logging ---------------------------------------------------------------
 
+# Every line carries the request id (ops.logs); LOG_FORMAT=json writes one
+# JSON object per line, each field of the request line its own key.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "ops.logs.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # httpx logs every request of the ImageKit SDK at INFO.
     "loggers": {"httpx": {"level": "WARNING"}},

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -59,6 +64,40 @@ def pytest_report_header(config):
     return f"database: {connection.vendor} ({connection.settings_dict['NAME']})"
 
 
+# --- Query plans: every planned query through both executors ------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--compare-executors",
+        action="store_true",
+        default=os.environ.get("QUERY_PLANS_COMPARE") == "1",
+        help="run each planned GraphQL query through graphql-core's executor too and fail "
+        "the test on any difference in data, errors or SQL count (or QUERY_PLANS_COMPARE=1)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def compare_executors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With --compare-executors, the schema runs query_plans' differential executor."""
+    if not request.config.getoption("--compare-executors"):
+        yield
+        return
+    from config.schema import schema
+    from query_plans.differential import DifferentialExecutionContext, take_mismatches
+
+    original = schema.execution_context_class
+    schema.execution_context_class = DifferentialExecutionContext
+    take_mismatches()
+    try:
+        yield
+    finally:
+        schema.execution_context_class = original
+    mismatches = take_mismatches()
+    if mismatches:
+        pytest.fail("Plan and graphql-core's executor differ:\n" + "\n".join(mismatches))
+
+
 @pytest.fixture(scope="session")
 def imagekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageKitServer]:
     """A local ImageKit server for the whole run (port 0, daemon thread, readiness event)."""
@@ -87,3 +126,55 @@ def imagekit(settings, imagekit_server: ImageKitServer) -> Iterator[ImageKitServ
     }
     yield imagekit_server
     imagekit_server.reset(files=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server of this run's own (Debian's; `make test` installs it) on a free port."""
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: apt-get install redis-server (make test does)")
+    folder = tmp_path_factory.mktemp("redis")
+    for _attempt in range(3):  # another process may take the free port first
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = subprocess.Popen(
+            [
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        else:
+            process.kill()
+            process.wait(5)
+            continue
+        try:
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            client.close()
+            process.terminate()
+            process.wait(10)
+        return
+    pytest.fail("redis-server did not start on a free port (3 attempts)")

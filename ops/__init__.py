@@ -1,0 +1,1 @@
+"""Running the app in production: health endpoints, request logs, the gunicorn process."""
