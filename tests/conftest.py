@@ -2,11 +2,8 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -15,6 +12,7 @@ from PIL import Image as PILImage
 
 from accounts.models import ApiToken
 from media_store.imagekit_server import ImageKitServer
+from ops.local_servers import LocalServerError, redis_server
 
 IMAGEKIT_PRIVATE_KEY = "private_test_key"
 IMAGEKIT_PUBLIC_KEY = "public_test_key"
@@ -131,50 +129,9 @@ def imagekit(settings, imagekit_server: ImageKitServer) -> Iterator[ImageKitServ
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A redis-server of this run's own (Debian's; `make test` installs it) on a free port."""
-    import redis
-
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: apt-get install redis-server (make test does)")
-    folder = tmp_path_factory.mktemp("redis")
-    for _attempt in range(3):  # another process may take the free port first
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        process = subprocess.Popen(
-            [
-                binary,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
-        deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            process.kill()
-            process.wait(5)
-            continue
+    with ExitStack() as stack:
         try:
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            client.close()
-            process.terminate()
-            process.wait(10)
-        return
-    pytest.fail("redis-server did not start on a free port (3 attempts)")
+            url = stack.enter_context(redis_server(tmp_path_factory.mktemp("redis")))
+        except LocalServerError as e:
+            pytest.fail(f"{e} (make test installs it)")
+        yield url
