@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
 from catalog.models import Category, Image, Product, ProductImage, ProductVariant
-from catalog.uploads import save_new_image
+from catalog.uploads import NewFile, add_image
 
 
 @admin.register(Category)
@@ -47,12 +47,13 @@ class ImageAddForm(forms.ModelForm):
         file = cleaned.get("file")
         if file is None or self.errors:
             return cleaned
-        image = self.instance
-        image.name = cleaned.get("name") or ""
-        image.alt_text = cleaned.get("alt_text") or ""
-        image.created_by = self.uploader
         try:
-            save_new_image(image, file)
+            image = self.instance = add_image(
+                NewFile(file),
+                created_by=self.uploader,
+                name=cleaned.get("name") or "",
+                alt_text=cleaned.get("alt_text") or "",
+            )
         except ValidationError as e:
             for field, errors in e.error_dict.items():
                 self.add_error(field if field in self.fields else None, errors)

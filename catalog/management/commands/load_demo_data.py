@@ -10,7 +10,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 
 from catalog.models import Category, Product, ProductVariant
-from catalog.uploads import create_image
+from catalog.uploads import NewFile, add_image
 
 # slug: (name, category slug, summary, colours of its images, variants (name, sku, price))
 PRODUCTS = {
@@ -100,8 +100,8 @@ class Command(BaseCommand):
                 if not is_new:
                     continue
                 images = [
-                    create_image(
-                        file=draw_image(name, colour, i),
+                    add_image(
+                        NewFile(draw_image(name, colour, i)),
                         created_by=None,
                         alt_text=f"{name}, view {i + 1}",
                         product=product,
