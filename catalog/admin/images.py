@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from catalog.admin.previews import large_preview, placeholder, thumbnail
 from catalog.models import Image, ProductVariant
@@ -242,4 +243,5 @@ def _usage(image: Image, *, separator: str):
         (reverse("admin:catalog_product_change", args=[v.product_id]), f"{v} (variant)")
         for v in image.variants.all()
     ]
-    return format_html_join(format_html(separator), '<a href="{}">{}</a>', products + variants)
+    # separator is one of our constants (", " or "<br>"), never user text.
+    return format_html_join(mark_safe(separator), '<a href="{}">{}</a>', products + variants)
