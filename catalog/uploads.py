@@ -166,10 +166,10 @@ def replace_image_file(image: Image, file: File) -> None:
     be updated, the new ones are deleted instead.
     """
     inspected = _inspect(file, "file")
-    image.full_clean(exclude=["image", "image_xs"])
     derived = derive(file)
     image.checksum = content_checksum(file)
     _fill(image, inspected, derived)
+    image.full_clean(exclude=["image", "image_xs"])
     _swap_files(
         image,
         lambda revision: save_files(image, file, inspected.extension, derived.small, revision),

@@ -9,9 +9,10 @@ import httpx
 import pytest
 from django.core.management import call_command
 
+from catalog.management.commands.load_demo_data import draw_image
 from catalog.models import Image, Product
+from catalog.uploads import NewFile, add_image
 from tests.browser.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, DESKTOP, save_screenshot
-from tests.catalog.factories import stored_image
 
 ORDER_QUERY = '{ product(slug: "weekender-bag") { images { name } } }'
 
@@ -102,7 +103,8 @@ def test_admin_image_page_shows_previews_and_placeholder(
     admin_page, page_log, live_server, settings
 ):
     settings.SITE_URL = live_server.url
-    image = stored_image("Harbour", size=(1200, 900))
+    # A drawn 1200×900 photo, so the blurred placeholder has shapes to blur.
+    image = add_image(NewFile(draw_image("Harbour", "#1c7ed6", 1)), created_by=None)
     admin_page.set_viewport_size(DESKTOP)
 
     admin_page.goto(f"{live_server.url}/admin/catalog/image/{image.pk}/change/")
