@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from media_store.exceptions import RemoteStorageError
 from media_store.models import StoredFile
+from media_store.progress import progress
 from media_store.references import references
 
 
@@ -90,12 +91,15 @@ class Command(BaseCommand):
             )
         failed = 0
         if acting:
-            for name in [name for name, _ in orphans] + [row.name for row in pending]:
-                try:
-                    backend.delete(name)
-                except Exception as e:
-                    failed += 1
-                    self.stderr.write(self.style.ERROR(f"Could not delete {name}: {e}"))
+            doomed = [name for name, _ in orphans] + [row.name for row in pending]
+            with progress(self.stderr, total=len(doomed), desc="deleting") as bar:
+                for name in doomed:
+                    try:
+                        backend.delete(name)
+                    except Exception as e:
+                        failed += 1
+                        self.stderr.write(self.style.ERROR(f"Could not delete {name}: {e}"))
+                    bar.update()
         total = len(orphans) + len(pending)
         summary = (
             f"{total} file(s) unreferenced or pending deletion, older than {grace_hours:g} h; "
