@@ -28,6 +28,7 @@ from catalog.models import Image, Product
 from catalog.uploads import derive, discard_files, inspect_image
 from media_store.exceptions import RemoteStorageError
 from media_store.models import StoredFile
+from media_store.storage.interface import DirectUploadStorage
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +38,10 @@ NOT_CONFIGURED = (
 )
 
 
-def direct_upload_storage():
+def direct_upload_storage() -> DirectUploadStorage:
     """The ImageKit storage, or a ValidationError saying direct uploads need it."""
     storage = storages["default"]
-    if not hasattr(storage, "upload_auth"):
+    if not isinstance(storage, DirectUploadStorage):
         raise ValidationError(NOT_CONFIGURED, code=CatalogErrorCode.IMAGEKIT_NOT_CONFIGURED)
     return storage
 

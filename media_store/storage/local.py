@@ -106,6 +106,10 @@ class LocalMediaStorage(FileSystemStorage):
                 mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
                 yield path.relative_to(root).as_posix(), mtime
 
+    def recorded_names(self) -> set[str]:
+        """Nothing is recorded apart from the files themselves: ``iter_files`` lists them all."""
+        return set()
+
     def save_many(self, items: Iterable[tuple[str, File]]) -> list[str]:
         """Save several files; on a failure, delete the ones saved and raise."""
         saved: list[str] = []

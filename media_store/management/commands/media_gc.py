@@ -9,6 +9,7 @@ from django.utils import timezone
 from media_store.exceptions import RemoteStorageError
 from media_store.models import StoredFile
 from media_store.references import references
+from media_store.storage.interface import MediaStorage
 
 
 class Command(BaseCommand):
@@ -41,7 +42,7 @@ class Command(BaseCommand):
             backend = storages[storage]
         except Exception as e:
             raise CommandError(f"No storage named {storage!r} in STORAGES.") from e
-        if not hasattr(backend, "iter_files"):
+        if not isinstance(backend, MediaStorage):
             raise CommandError(f"{type(backend).__name__} cannot list its files.")
         cutoff = timezone.now() - timedelta(hours=grace_hours)
         rows = list(references(backend))
@@ -55,10 +56,7 @@ class Command(BaseCommand):
             stored = list(backend.iter_files())
         except RemoteStorageError as e:
             raise CommandError(f"Could not list stored files: {e}") from e
-        present = {name for name, _ in stored}
-        recorded_names = getattr(backend, "recorded_names", None)
-        if recorded_names is not None:
-            present |= recorded_names()
+        present = {name for name, _ in stored} | backend.recorded_names()
         pending_names = {row.name for row in pending}
         orphans = [
             (name, stored_at)
