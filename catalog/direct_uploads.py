@@ -152,7 +152,7 @@ def register_uploaded_image(
         # Only this attempt's files: never a file another Image holds.
         discard_files(storage, [small] if small else [])
         if not keep_original and not _held_or_unknown(original):
-            storage.discard_upload(upload)
+            storage.discard(upload)
         raise
     return image
 

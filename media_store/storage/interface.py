@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from django.core.files.base import File
@@ -33,6 +33,14 @@ class Stored:
     mime: str = ""
     is_private: bool = False
     stored_at: datetime | None = None
+
+
+class Listed(NamedTuple):
+    """One file in a storage's listing."""
+
+    name: str
+    stored_at: datetime | None
+    size: int
 
 
 @runtime_checkable
@@ -71,12 +79,28 @@ class MediaStorage(Protocol):
         """Save several files, all or none: on a failure, delete the ones saved and raise."""
         ...
 
-    def iter_files(self) -> Iterator[tuple[str, datetime | None]]:
-        """(name, time stored) of every file the storage holds."""
+    def iter_files(self) -> Iterator[Listed]:
+        """Every file the storage holds, from one listing."""
         ...
 
     def recorded_names(self) -> set[str]:
         """Names recorded as stored that a listing may not show yet (none on local disk)."""
+        ...
+
+    def put(self, name: str, content: File) -> Stored:
+        """Store ``content`` under exactly ``name``, replacing any file there.
+
+        Writes no database row (it may run in a worker thread): pass the answer to
+        ``record`` from the thread that owns the transaction.
+        """
+        ...
+
+    def record(self, stored: Stored) -> None:
+        """Record ``stored`` as held under its name (ImageKit: a StoredFile row)."""
+        ...
+
+    def discard(self, stored: Stored) -> None:
+        """Delete a file ``put`` or looked up here, with any record; log, never raise."""
         ...
 
 
@@ -92,12 +116,4 @@ class DirectUploadStorage(MediaStorage, Protocol):
 
     def lookup_direct_upload(self, file_id: str) -> Stored:
         """What the storage holds under a browser upload's id; records nothing."""
-        ...
-
-    def record(self, stored: Stored) -> None:
-        """Record ``stored`` as held under its name."""
-        ...
-
-    def discard_upload(self, stored: Stored) -> None:
-        """Delete a looked-up upload, with any record; log, never raise."""
         ...

@@ -27,7 +27,7 @@ from django.utils.functional import cached_property
 
 from media_store.conf import PRIVATE_PREFIX
 from media_store.exceptions import RemoteStorageError
-from media_store.grammar import Transformation
+from media_store.grammar import Transformation, parse
 from media_store.storage.imagekit import client as api
 from media_store.storage.imagekit import records
 from media_store.storage.imagekit.direct import (
@@ -36,10 +36,14 @@ from media_store.storage.imagekit.direct import (
     DirectUploadAuth,
     make_upload_auth,
 )
-from media_store.storage.interface import Stored
+from media_store.storage.interface import Listed, Stored
 from media_store.urlbuilder import UrlBuilder
 
 logger = logging.getLogger(__name__)
+
+# Reading a file back asks for its stored bytes: without it, ImageKit may deliver
+# an optimised copy (the dashboard's default quality and format), not the file.
+ORIGINAL = parse("orig-true")
 
 
 def get_default_settings() -> dict[str, Any]:
@@ -230,8 +234,8 @@ class ImageKitStorage(Storage):
         """Record what ImageKit holds under ``stored.name`` (replacing any record)."""
         self._record(stored)
 
-    def discard_upload(self, stored: Stored) -> None:
-        """Delete a looked-up upload by its fileId, with any record; log, never raise."""
+    def discard(self, stored: Stored) -> None:
+        """Delete a file put or looked up here by its fileId, with any record; log, never raise."""
         from media_store.models import StoredFile
 
         self._delete_remote(stored.file_id, stored.name)
@@ -240,7 +244,7 @@ class ImageKitStorage(Storage):
     # --- saving -------------------------------------------------------------
 
     def _save(self, name: str, content: File) -> str:
-        uploaded = self._upload(name, content)
+        uploaded = self.put(name, content)
         self._record(uploaded)
         return uploaded.name
 
@@ -254,7 +258,7 @@ class ImageKitStorage(Storage):
         with ThreadPoolExecutor(
             max_workers=max(1, min(len(pairs), self.upload_concurrency))
         ) as pool:
-            futures = [pool.submit(self._upload, name, content) for name, content in pairs]
+            futures = [pool.submit(self.put, name, content) for name, content in pairs]
         results, errors = [], []
         for future in futures:
             try:
@@ -273,8 +277,11 @@ class ImageKitStorage(Storage):
             raise
         return [uploaded.name for uploaded in results]
 
-    def _upload(self, name: str, content: File) -> Stored:
-        """Upload ``content`` to the remote path of ``name``; network only, no DB."""
+    def put(self, name: str, content: File) -> Stored:
+        """Upload ``content`` to the remote path of ``name``, replacing any file there.
+
+        Network only, no database: ``record`` the answer. Raises RemoteStorageError.
+        """
         name = self._clean_name(name)
         remote_path = self._remote_path(name)
         answer = api.upload(
@@ -361,7 +368,7 @@ class ImageKitStorage(Storage):
     def _open(self, name: str, mode: str = "rb") -> File:
         if "w" in mode or "a" in mode or "+" in mode:
             raise ValueError("ImageKitStorage opens files for reading only; save() writes.")
-        return api.download(self._http, self.transformed_url(name), name)
+        return api.download(self._http, self.transformed_url(name, ORIGINAL), name)
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
         folder = self._remote_path(path).rstrip("/") + "/" if path.strip("/") else self._root
@@ -373,10 +380,10 @@ class ImageKitStorage(Storage):
                 files.append(item.name)
         return directories, files
 
-    def iter_files(self) -> Iterator[tuple[str, datetime | None]]:
-        """(name, upload time) of every stored file, as the API lists them."""
+    def iter_files(self) -> Iterator[Listed]:
+        """Every stored file under the folder, as the API lists them."""
         for item in api.walk(self.client, self._root):
-            yield self._name_from_path(item.file_path), item.created_at
+            yield Listed(self._name_from_path(item.file_path), item.created_at, int(item.size or 0))
 
     def recorded_names(self) -> set[str]:
         """Names recorded as stored, pending deletions left out (``media_gc`` counts them)."""
