@@ -48,13 +48,13 @@ def source_name(reference: Reference, made: Derivative) -> str:
     return model._default_manager.filter(pk=reference.pk).values_list(made.source, flat=True).get()
 
 
-def remake(storage: MediaStorage, reference: Reference, made: Derivative) -> Stored:
-    """Render the file of ``reference`` again from its source and store it under its name.
+def remake(storage: MediaStorage, reference: Reference, made: Derivative, source: str) -> Stored:
+    """Render the file of ``reference`` again from ``source`` and store it under its name.
 
     The row keeps its name. Raises FileNotFoundError when the source is missing
     too, and ValueError when the rendered file would need another extension.
     """
-    with storage.open(source_name(reference, made)) as original:
+    with storage.open(source) as original:
         rendered = made.render(original)
     wanted, got = PurePosixPath(reference.name).suffix, PurePosixPath(rendered.name or "").suffix
     if wanted.lower() != got.lower():

@@ -44,7 +44,7 @@ def test_media_check_lists_missing_files_by_field_and_unreferenced_files(media_r
     )
     assert (
         f"Missing: catalog.Image pk={no_small.pk} field=image_xs "
-        f"name={no_small.image_xs.name} (--fix re-makes it)" in output
+        f"name={no_small.image_xs.name} (--fix re-makes it from its image)" in output
     )
     assert f"Unreferenced: {orphan} (" in output
     assert kept.image.name not in output
@@ -92,8 +92,8 @@ def test_media_check_fix_cannot_remake_a_missing_original(media_root):
     assert fixed.returncode == 1
     assert "2 referenced file(s) missing" in str(fixed.error)
     assert (
-        f"field=image_xs name={image.image_xs.name}: cannot re-make it, its image is missing "
-        "too" in fixed.output
+        f"field=image_xs name={image.image_xs.name} (cannot be re-made: its image is missing "
+        "too)" in fixed.output
     )
     assert "Re-made 0 file(s); deleted nothing." in fixed.output
     assert Image.objects.filter(pk=image.pk).exists()

@@ -42,19 +42,30 @@ class Command(BaseCommand):
         except RemoteStorageError as e:
             raise CommandError(f"Could not list stored files: {e}") from e
         missing_names = {row.name for row in inventory.missing}
-        # originals: cannot be re-made; fixable: --fix would re-make them;
-        # remade / not_remade: what --fix did.
+        # originals, and files made from a missing original, cannot be re-made here;
+        # fixable: --fix would re-make them; remade / not_remade: what --fix did.
         counts: Counter[str] = Counter()
         for row in inventory.missing:
-            made = derivative(row)
             line = f"Missing: {row.model} pk={row.pk} field={row.field} name={row.name}"
+            made = derivative(row)
             if made is None:
                 counts["originals"] += 1
                 self.stdout.write(self.style.WARNING(f"{line} (an original)"))
+                continue
+            source = source_name(row, made)
+            if not source or source in missing_names:
+                counts["not_remade"] += 1
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"{line} (cannot be re-made: its {made.source} is missing too)"
+                    )
+                )
             elif not fix:
                 counts["fixable"] += 1
-                self.stdout.write(self.style.WARNING(f"{line} (--fix re-makes it)"))
-            elif self._remake(backend, row, made, line, missing_names):
+                self.stdout.write(
+                    self.style.WARNING(f"{line} (--fix re-makes it from its {made.source})")
+                )
+            elif self._remake(backend, row, made, source, line):
                 counts["remade"] += 1
             else:
                 counts["not_remade"] += 1
@@ -64,21 +75,10 @@ class Command(BaseCommand):
         self._summarise(inventory, counts, fix)
 
     def _remake(
-        self,
-        backend: MediaStorage,
-        row: Reference,
-        made: Derivative,
-        line: str,
-        missing_names: set[str],
+        self, backend: MediaStorage, row: Reference, made: Derivative, source: str, line: str
     ) -> bool:
-        source = source_name(row, made)
-        if not source or source in missing_names:
-            self.stdout.write(
-                self.style.ERROR(f"{line}: cannot re-make it, its {made.source} is missing too")
-            )
-            return False
         try:
-            stored = remake(backend, row, made)
+            stored = remake(backend, row, made, source)
         except FileNotFoundError:
             reason = f"its {made.source} {source} is missing too"
         except (RemoteStorageError, ValueError, OSError) as e:
