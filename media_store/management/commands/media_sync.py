@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
@@ -101,9 +102,7 @@ class Command(BaseCommand):
             for task in tasks:
                 if task.present:
                     counts[Outcome.PRESENT] += 1
-                    progress.step(
-                        f"already there: {task.name}" if self.verbosity > 1 else "",
-                    )
+                    progress.step(f"already there: {task.name}" if self.verbosity > 1 else "")
                 else:
                     to_copy.append(task)
             if dry_run:
@@ -133,7 +132,7 @@ class Command(BaseCommand):
         source: MediaStorage,
         destination: MediaStorage,
         workers: int,
-    ):
+    ) -> Iterator[Result]:
         """Each task's Result, as the workers finish them (in this thread)."""
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="media-sync")
         futures = [pool.submit(copy_one, task, source, destination) for task in tasks]

@@ -60,6 +60,11 @@ def build_client(
     return ImageKit(**kwargs)
 
 
+def build_http(*, timeout: float) -> httpx.Client:
+    """A client for the URL endpoint (files are read back through it)."""
+    return httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0))
+
+
 # --- API calls ----------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
@@ -38,6 +38,10 @@ from media_store.storage.imagekit.direct import (
 )
 from media_store.storage.interface import Listed, Stored
 from media_store.urlbuilder import UrlBuilder
+
+if TYPE_CHECKING:
+    import httpx
+    from imagekitio import ImageKit
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +113,8 @@ class ImageKitStorage(Storage):
     # --- clients, built lazily and never pickled -----------------------------
 
     @cached_property
-    def client(self):
-        """The SDK client (``imagekitio.ImageKit``)."""
+    def client(self) -> ImageKit:
+        """The SDK client."""
         return api.build_client(
             private_key=self.private_key,
             base_url=self.api_base_url,
@@ -123,11 +127,9 @@ class ImageKitStorage(Storage):
         return UrlBuilder(self.url_endpoint, private_key=self.private_key)
 
     @cached_property
-    def _http(self):
+    def _http(self) -> httpx.Client:
         """An httpx client for the URL endpoint (reading files back)."""
-        import httpx
-
-        return httpx.Client(timeout=httpx.Timeout(self.upload_timeout, connect=5.0))
+        return api.build_http(timeout=self.upload_timeout)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
