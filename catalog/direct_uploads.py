@@ -32,6 +32,7 @@ from catalog.models import Image, Product
 from catalog.uploads import add_image, discard_files
 from media_store.exceptions import RemoteStorageError
 from media_store.models import StoredFile
+from media_store.storage.interface import DirectUploadStorage
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +42,10 @@ NOT_CONFIGURED = (
 )
 
 
-def direct_upload_storage():
+def direct_upload_storage() -> DirectUploadStorage:
     """The ImageKit storage, or a ValidationError saying direct uploads need it."""
     storage = storages["default"]
-    if not hasattr(storage, "upload_auth"):
+    if not isinstance(storage, DirectUploadStorage):
         raise ValidationError(NOT_CONFIGURED, code=CatalogErrorCode.IMAGEKIT_NOT_CONFIGURED)
     return storage
 
@@ -137,7 +138,7 @@ class DirectUpload:
         # registered once ImageKit answers.
         if storage_failed or self.keep_original or _held_or_unknown(self.upload.name):
             return
-        self.storage.discard_upload(self.upload)
+        self.storage.discard(self.upload)
 
 
 def register_uploaded_image(

@@ -145,6 +145,11 @@ def derive(file: File) -> Derived:
     return Derived(ContentFile(buffer.getvalue(), name=f"small{extension}"), blur, colour)
 
 
+def render_small_variant(file: File) -> ContentFile:
+    """The ``image_xs`` file of ``file``, as an upload makes it (``media_check --fix``)."""
+    return derive(file).small
+
+
 def placeholder(img: PILImage.Image) -> tuple[str, str]:
     """A BlurHash (4×3 components) and the most common colour, as ``#rrggbb``."""
     tiny = to_8bit(img).convert("RGB")

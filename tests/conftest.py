@@ -12,6 +12,7 @@ from PIL import Image as PILImage
 
 from accounts.models import ApiToken
 from media_store.imagekit_server import ImageKitServer
+from media_store.selection import IMAGEKIT_STORAGE_BACKEND
 from ops.local_servers import LocalServerError, redis_server
 
 IMAGEKIT_PRIVATE_KEY = "private_test_key"
@@ -110,20 +111,28 @@ def imagekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageK
 
 
 @pytest.fixture
-def imagekit(settings, imagekit_server: ImageKitServer) -> Iterator[ImageKitServer]:
-    """Switch the project to ImageKitStorage, pointed at the local server over HTTP."""
+def imagekit_account(settings, imagekit_server: ImageKitServer) -> Iterator[ImageKitServer]:
+    """The IMAGEKIT_* settings of the local server (emptied), the project still on its storage."""
     imagekit_server.reset(files=True)
     settings.IMAGEKIT_PRIVATE_KEY = IMAGEKIT_PRIVATE_KEY
     settings.IMAGEKIT_PUBLIC_KEY = IMAGEKIT_PUBLIC_KEY
     settings.IMAGEKIT_URL_ENDPOINT = imagekit_server.url_endpoint
     settings.IMAGEKIT_API_BASE_URL = imagekit_server.url
     settings.IMAGEKIT_MAX_RETRIES = 2
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "media_store.storage.imagekit.ImageKitStorage"},
-    }
     yield imagekit_server
     imagekit_server.reset(files=True)
+
+
+def use_storage(settings, backend: str) -> None:
+    """Switch the project's default storage, as setting or unsetting IMAGEKIT_* does."""
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": backend}}
+
+
+@pytest.fixture
+def imagekit(settings, imagekit_account: ImageKitServer) -> ImageKitServer:
+    """Switch the project to ImageKitStorage, pointed at the local server over HTTP."""
+    use_storage(settings, IMAGEKIT_STORAGE_BACKEND)
+    return imagekit_account
 
 
 @pytest.fixture(scope="session")
