@@ -14,7 +14,11 @@ from django.core.exceptions import ImproperlyConfigured
 from media_store.conf import media_store_settings, parse_preset, preset_error
 from media_store.exceptions import InvalidTransformationError
 
-_HINT = "Fix MEDIA_STORE in the settings (config/settings.py reads it from MEDIA_* variables)."
+_SETTINGS_HINT = (
+    "Fix MEDIA_STORE in the settings, or the variable config/settings.py reads it from "
+    "(MEDIA_*, IMAGEKIT_NAMED_PRESETS)."
+)
+_PRESET_HINT = "Correct that step, or remove the preset, in MEDIA_STORE['PRESETS']."
 
 
 @register("media_store")
@@ -25,14 +29,14 @@ def check_presets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     try:
         options = media_store_settings()
     except ImproperlyConfigured as e:
-        return [Error(str(e), hint=_HINT, id="media_store.E001")]
+        return [Error(str(e), hint=_SETTINGS_HINT, id="media_store.E001")]
     errors: list[CheckMessage] = []
     max_steps = options["MAX_CHAIN_STEPS"]
     for name, chain in options["PRESETS"].items():
         try:
             steps = len(parse_preset(name, chain).steps)
         except InvalidTransformationError as e:
-            errors.append(Error(preset_error(name, e), hint=_HINT, id="media_store.E002"))
+            errors.append(Error(preset_error(name, e), hint=_PRESET_HINT, id="media_store.E002"))
             continue
         if steps > max_steps:
             errors.append(
