@@ -1,8 +1,14 @@
 """Presets: named transformations (``n-<name>``) defined in MEDIA_STORE["PRESETS"].
 
-The local CDN knows every preset. ImageKit knows only the names created in its
-dashboard, listed in MEDIA_STORE["IMAGEKIT_NAMED_PRESETS"]; every other preset
-reaches it as its own steps (:func:`for_imagekit`), so it works on any account.
+ImageKit knows only the names created in its dashboard, listed in
+MEDIA_STORE["IMAGEKIT_NAMED_PRESETS"]; every other preset reaches it as its own
+steps (:func:`for_imagekit`), so it works on any account with no set-up.
+
+Local URLs keep ``n-<name>``: the local CDN expands every preset itself, and
+PUBLIC_PRESETS lets it render exactly ``tr:n-<name>`` without a signature, so
+such a URL stays valid when written by hand or after the key changes, and a
+preset whose definition changes re-renders under the same URL. Written out, a
+preset would be an unnamed chain that only a signature lets through.
 """
 
 from __future__ import annotations
