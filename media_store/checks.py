@@ -11,8 +11,9 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, register
 from django.core.exceptions import ImproperlyConfigured
 
-from media_store.conf import media_store_settings, parse_preset, preset_error
+from media_store.conf import media_store_settings, preset_error
 from media_store.exceptions import InvalidTransformationError
+from media_store.grammar import parse_definition
 
 _SETTINGS_HINT = (
     "Fix MEDIA_STORE in the settings, or the variable config/settings.py reads it from "
@@ -34,7 +35,7 @@ def check_presets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     max_steps = options["MAX_CHAIN_STEPS"]
     for name, chain in options["PRESETS"].items():
         try:
-            steps = len(parse_preset(name, chain).steps)
+            steps = len(parse_definition(name, chain).steps)
         except InvalidTransformationError as e:
             errors.append(Error(preset_error(name, e), hint=_PRESET_HINT, id="media_store.E002"))
             continue

@@ -21,7 +21,7 @@ from django.dispatch import receiver
 from django.utils.crypto import salted_hmac
 
 from media_store.exceptions import InvalidTransformationError
-from media_store.grammar import Transformation, named_step, parse_definition
+from media_store.grammar import Transformation, parse_definition
 
 
 class MediaStoreSettings(TypedDict):
@@ -198,19 +198,10 @@ def presets() -> dict[str, Transformation]:
     parsed = {}
     for name, chain in media_store_settings()["PRESETS"].items():
         try:
-            parsed[name] = parse_preset(name, chain)
+            parsed[name] = parse_definition(name, chain)
         except InvalidTransformationError as e:
             raise ImproperlyConfigured(preset_error(name, e)) from e
     return parsed
-
-
-def parse_preset(name: str, chain: str) -> Transformation:
-    """One preset's steps; raises InvalidTransformationError for its name or a step."""
-    try:
-        named_step(name)
-    except InvalidTransformationError as e:
-        raise InvalidTransformationError(f"the name cannot be written as n-<name>: {e}") from e
-    return parse_definition(chain)
 
 
 def preset_error(name: str, error: InvalidTransformationError) -> str:

@@ -414,12 +414,19 @@ def named_step(name: str) -> Step:
     return Step((("n", _value(REGISTRY["n"], name)),))
 
 
-def parse_definition(chain: str) -> Transformation:
-    """Parse what a named transformation stands for: a chain naming no other.
+def parse_definition(name: str, chain: str) -> Transformation:
+    """Parse a named transformation (a preset): a name ``n-<name>`` can carry, and
+    the chain it stands for, which names no other.
 
-    Raises InvalidTransformationError whose message names the bad step by its
-    position and text (``step 2 'w-abc': 'w' must be ...``).
+    Raises InvalidTransformationError saying what is wrong: the name, or a step
+    by its position and text (``step 2 'w-abc': 'w' must be ...``).
     """
+    try:
+        named_step(name)
+    except InvalidTransformationError as e:
+        raise InvalidTransformationError(
+            f"the name cannot be written as n-<name>: {e}", key="n"
+        ) from e
     if not isinstance(chain, str) or not chain:
         raise InvalidTransformationError(
             f"must be a non-empty chain such as 'w-400,h-300', got {chain!r}"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from media_store.exceptions import InvalidTransformationError
-from media_store.grammar import Transformation, named_step, parse_definition
+from media_store.grammar import Transformation, parse_definition
 from media_store.imagekit_server.names import normalise_folder
 
 # ImageKit's free plan limit for images and raw files (protocol notes, section 2).
@@ -73,8 +73,7 @@ def parse_named(definitions: Mapping[str, str]) -> dict[str, Transformation]:
     parsed = {}
     for name, chain in definitions.items():
         try:
-            named_step(name)
-            parsed[name] = parse_definition(chain)
+            parsed[name] = parse_definition(name, chain)
         except InvalidTransformationError as e:
             raise ValueError(f"named transformation {name!r} is invalid: {e}") from e
     return parsed

@@ -482,7 +482,7 @@ def test_transformation_knows_whether_it_names_one(chain, has_named) -> None:
 
 
 def test_parse_definition_parses_a_chain() -> None:
-    assert parse_definition("w-400,h-300:f-webp") == parse("w-400,h-300:f-webp")
+    assert parse_definition("card", "w-400,h-300:f-webp") == parse("w-400,h-300:f-webp")
 
 
 @pytest.mark.parametrize(
@@ -497,9 +497,14 @@ def test_parse_definition_parses_a_chain() -> None:
 )
 def test_parse_definition_names_the_bad_step(chain: str, message: str) -> None:
     with pytest.raises(InvalidTransformationError) as excinfo:
-        parse_definition(chain)
+        parse_definition("card", chain)
 
     assert message in str(excinfo.value)
+
+
+def test_parse_definition_refuses_a_name_no_url_can_carry() -> None:
+    with pytest.raises(InvalidTransformationError, match="the name cannot be written as n-<name>"):
+        parse_definition("my card", "w-10")
 
 
 def test_named_step_refuses_a_name_no_url_can_carry() -> None:
