@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.functional import cached_property
 
-from media_store.conf import PRIVATE_PREFIX
+from media_store.conf import PRIVATE_PREFIX, media_store_settings
 from media_store.exceptions import RemoteStorageError
 from media_store.grammar import Transformation
 from media_store.urlbuilder import UrlBuilder
@@ -170,7 +170,8 @@ def get_default_settings() -> dict[str, Any]:
         "use_unique_file_name": getattr(settings, "IMAGEKIT_USE_UNIQUE_FILE_NAME", False),
         "file_overwrite": getattr(settings, "IMAGEKIT_FILE_OVERWRITE", True),
         "private_files": getattr(settings, "IMAGEKIT_PRIVATE_FILES", False),
-        "signed_url_expire": getattr(settings, "IMAGEKIT_SIGNED_URL_EXPIRE", 3600),
+        # One lifetime for both storages' signed URLs.
+        "signed_url_expire": media_store_settings.get("SIGNED_URL_EXPIRE"),
         "upload_timeout": getattr(settings, "IMAGEKIT_UPLOAD_TIMEOUT", 60.0),
         "max_retries": getattr(settings, "IMAGEKIT_MAX_RETRIES", 2),
         "upload_concurrency": getattr(settings, "IMAGEKIT_UPLOAD_CONCURRENCY", 4),
