@@ -35,7 +35,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import File
 from django.core.files.storage import Storage
-from django.db import transaction
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.functional import cached_property
@@ -69,6 +68,19 @@ logger = logging.getLogger(__name__)
 # Uploads above this are spooled to disk when the source cannot be re-read.
 SPOOL_MAX_MEMORY = 2 * 1024 * 1024
 LIST_PAGE = 1000
+
+# What an upload's record holds besides its name; an upload to a recorded name replaces them.
+RECORDED_FIELDS = (
+    "file_id",
+    "size",
+    "width",
+    "height",
+    "mime",
+    "is_private",
+    "uploaded_at",
+    "delete_failed_at",
+    "last_error",
+)
 
 # Statuses the SDK itself retries (protocol notes, section 4): worth trying again later.
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
@@ -449,9 +461,7 @@ class ImageKitStorage(Storage):
         try:
             if errors:
                 raise errors[0]
-            with transaction.atomic():
-                for uploaded in results:
-                    self._record(uploaded)
+            self._record(*results)
         except BaseException:
             for uploaded in results:
                 self._delete_remote(uploaded.file_id, uploaded.name)
@@ -486,22 +496,30 @@ class ImageKitStorage(Storage):
             is_private=bool(response.is_private_file),
         )
 
-    def _record(self, uploaded: Uploaded) -> None:
+    def _record(self, *uploads: Uploaded) -> None:
+        """Record each upload under its name, replacing any record: one statement for all."""
         from media_store.models import StoredFile
 
-        StoredFile.objects.update_or_create(
-            name=uploaded.name,
-            defaults={
-                "file_id": uploaded.file_id,
-                "size": uploaded.size,
-                "width": uploaded.width,
-                "height": uploaded.height,
-                "mime": uploaded.mime,
-                "is_private": uploaded.is_private,
-                "uploaded_at": timezone.now(),
-                "delete_failed_at": None,
-                "last_error": "",
-            },
+        now = timezone.now()
+        StoredFile.objects.bulk_create(
+            [
+                StoredFile(
+                    name=uploaded.name,
+                    file_id=uploaded.file_id,
+                    size=uploaded.size,
+                    width=uploaded.width,
+                    height=uploaded.height,
+                    mime=uploaded.mime,
+                    is_private=uploaded.is_private,
+                    uploaded_at=now,
+                    delete_failed_at=None,
+                    last_error="",
+                )
+                for uploaded in uploads
+            ],
+            update_conflicts=True,
+            unique_fields=["name"],
+            update_fields=list(RECORDED_FIELDS),
         )
 
     # --- reading metadata ---------------------------------------------------
