@@ -272,7 +272,6 @@ def test_graphql_urls_point_at_imagekit(client, imagekit):
     assert (fetch(item["small"]).format, fetch(item["small"]).size) == ("PNG", (90, 60))
 
 
-@pytest.mark.django_db(transaction=True)
 def test_upload_stores_its_records_and_row_in_two_statements(imagekit):
     # given: the original and the small variant go upstream together
     with CaptureQueriesContext(connection) as queries:
@@ -295,6 +294,7 @@ def test_upload_stores_its_records_and_row_in_two_statements(imagekit):
     }
 
 
+@pytest.mark.django_db(transaction=True)
 def test_deleting_an_image_removes_remote_files_after_commit(imagekit):
     image = upload_image()
     assert len(remote_paths(imagekit)) == 2
