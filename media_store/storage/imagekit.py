@@ -448,16 +448,27 @@ class ImageKitStorage(Storage):
         is deleted again (and its record dropped) and the error is raised.
         """
         pairs = [(self.get_available_name(name), content) for name, content in items]
-        with ThreadPoolExecutor(
-            max_workers=max(1, min(len(pairs), self.upload_concurrency))
-        ) as pool:
-            futures = [pool.submit(self._upload, name, content) for name, content in pairs]
-        results, errors = [], []
-        for future in futures:
+        if not pairs:
+            return []
+
+        def attempt(name: str, content: File) -> Uploaded | Exception:
             try:
-                results.append(future.result())
+                return self._upload(name, content)
             except Exception as e:
-                errors.append(e)
+                return e
+
+        helpers = min(len(pairs), self.upload_concurrency) - 1
+        if helpers < 1:
+            outcomes = [attempt(name, content) for name, content in pairs]
+        else:
+            # The calling thread uploads the first file instead of waiting idle: one
+            # thread fewer per upload to start, and to share the GIL with.
+            with ThreadPoolExecutor(max_workers=helpers) as pool:
+                rest = [pool.submit(attempt, name, content) for name, content in pairs[1:]]
+                outcomes = [attempt(*pairs[0])]
+            outcomes += [future.result() for future in rest]
+        results = [outcome for outcome in outcomes if isinstance(outcome, Uploaded)]
+        errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
         try:
             if errors:
                 raise errors[0]
