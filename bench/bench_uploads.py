@@ -724,7 +724,8 @@ def bench_concurrency(
         )
         rows.append(
             Row(
-                f"  server CPU per upload, one / {len(batch)} at once",
+                f"  CPU per upload ({'server' if isinstance(meters, ServerMeters) else 'this'}"
+                f" process), one / {len(batch)} at once",
                 f"{single_cpu:.0f} / {meters.last_ms:.0f} ms",
                 "info",
                 "-",
