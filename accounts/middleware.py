@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -10,6 +11,10 @@ from django.utils import timezone
 from accounts.models import ApiToken
 
 logger = logging.getLogger(__name__)
+
+# A token's last use is kept to the minute: writing it on every request would make
+# every API call a write, and simultaneous calls with one token queue on its row.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class ApiTokenMiddleware:
@@ -40,5 +45,7 @@ class ApiTokenMiddleware:
             request.user = token.user
             request.auth_token = token
             request._dont_enforce_csrf_checks = True
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+            now = timezone.now()
+            if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+                ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return self.get_response(request)

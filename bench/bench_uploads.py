@@ -7,7 +7,11 @@ Everything runs on 127.0.0.1 in a temporary folder; every loop and wait is bound
 config/gunicorn.py, a child process on a free port, its defaults or ``--workers``/``--threads``)
 and runs section 1 once per ``--latency`` (default 0.2 and 0.5 s); CPU per upload is then
 read from the server processes' /proc stat (master, workers, and workers that exited).
-Sections 2 and 3 measure this process, so they run with the in-process server only.
+``--baseline main`` also serves that git revision (``git archive`` into the temporary
+folder; same database and emulator) and runs each latency on both servers in turn, so
+before and after are measured in one run under the same load; ``--rounds N`` repeats it
+all N times, for the spread on a busy machine. Sections 2 and 3 measure this process, so
+they run with the in-process server only.
 
 Setup: the local ImageKit server (``media_store.imagekit_server.ImageKitServer``) in a thread
 of this process with ``faults.delay("upload", 0.2)``: every upload API call takes 200 ms
@@ -59,7 +63,9 @@ import random
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -85,6 +91,7 @@ from PIL import Image
 from media_store.imagekit_server import ImageKitServer
 from ops.gunicorn_process import GunicornProcess
 
+BASE_DIR = Path(__file__).resolve().parent.parent
 PRIVATE_KEY = "private_bench_key"
 PUBLIC_KEY = "public_bench_key"
 UPSTREAM_DELAY = 0.2  # seconds added to every upload API call (default of --latency)
@@ -466,6 +473,7 @@ class Meters:
     django: CpuMeter
     imagekit: CpuMeter
     server: str = "werkzeug threaded server in this process"
+    last_ms: float = 0.0  # CPU per upload in the last report()
 
     def start(self) -> float:
         self.django.take()
@@ -479,6 +487,7 @@ class Meters:
         total = process_cpu() - started
         django, imagekit = self.django.take(), self.imagekit.take()
         per = 1e3 / uploads
+        self.last_ms = total * per
         return (
             f"{total * per:.0f} ms CPU per upload in this process: Django request thread"
             f" {django * per:.0f}, ImageKit emulator {imagekit * per:.0f}, other threads"
@@ -493,6 +502,7 @@ class ServerMeters:
     gunicorn: GunicornProcess
     imagekit: CpuMeter
     server: str = ""
+    last_ms: float = 0.0  # CPU per upload in the served processes, in the last report()
 
     def start(self) -> tuple[float, dict[str, float]]:
         self.imagekit.take()
@@ -508,6 +518,7 @@ class ServerMeters:
         served = sum(spent.values())
         imagekit = self.imagekit.take()
         per = 1e3 / uploads
+        self.last_ms = served * per
         shares = ", ".join(f"{seconds:.2f}" for name, seconds in spent.items() if name != "master")
         return (
             f"{served * per:.0f} ms CPU per upload in the gunicorn processes (master and"
@@ -607,18 +618,21 @@ def bench_concurrency(
     latency: float = UPSTREAM_DELAY,
     diagnose: bool = True,
     warmup: list[Upload] | None = None,
+    tree: str = "",
+    tag: str = "",
 ) -> list[Row]:
     from django.conf import settings
     from django.db import connection
 
     from catalog.models import Image as CatalogImage
 
+    served = f" ({tree})" if tree else ""
     section(
         f"1. Upload latency and {args.concurrency} simultaneous uploads (GraphQL multipart),"
-        f" upstream +{ms(latency)} ms"
+        f" upstream +{ms(latency)} ms{served}"
     )
     # Each run has its own labels (hence Image names), request log and file count.
-    prefix = f"{args.server[0]}{ms(latency)}-"
+    prefix = f"{args.server[0]}{tag}-{ms(latency)}-"
     singles, batch = photos[: args.singles + 1], photos[args.singles + 1 :][: args.concurrency]
     for i, upload in enumerate(singles):
         upload.label = f"{prefix}single-{i:02d}"
@@ -675,6 +689,7 @@ def bench_concurrency(
             f" {ms(max(single_times))} ms ({len(single_times)} runs after 1 warm-up)."
         )
         print(f"  {meters.report(cpu, len(single_times))}.")
+        single_cpu = meters.last_ms
 
         cpu = meters.start()
         cpu_seconds = meters.total_cpu()
@@ -701,10 +716,19 @@ def bench_concurrency(
         )
         rows.append(
             Row(
-                f"{len(batch)} simultaneous / one upload, +{ms(latency)} ms upstream",
+                f"{len(batch)} simultaneous / one upload, +{ms(latency)} ms upstream{served}",
                 f"{ratio:.2f}x ({ms(wall)} vs {ms(median)} ms)",
                 f"<= {CONCURRENCY_GOAL:g}x",
                 "PASS" if ratio <= CONCURRENCY_GOAL and not failures else "FAIL",
+            )
+        )
+        rows.append(
+            Row(
+                f"  CPU per upload ({'server' if isinstance(meters, ServerMeters) else 'this'}"
+                f" process), one / {len(batch)} at once",
+                f"{single_cpu:.0f} / {meters.last_ms:.0f} ms",
+                "info",
+                "-",
             )
         )
 
@@ -737,7 +761,7 @@ def bench_concurrency(
             )
             rows.append(
                 Row(
-                    f"original + small concurrently ({name})",
+                    f"original + small concurrently ({name}){served}",
                     f"{overlapped}/{len(group)} stored uploads",
                     "all",
                     "PASS" if group and overlapped == len(group) else "FAIL",
@@ -767,7 +791,7 @@ def bench_concurrency(
         ok = complete == len(uploads) == len(images) and added == 2 * len(uploads)
         rows.append(
             Row(
-                "every upload -> Image + 2 upstream files",
+                f"every upload -> Image + 2 upstream files{served}",
                 f"{complete}/{len(uploads)}, {added} files",
                 "all",
                 "PASS" if ok and not failures else "FAIL",
@@ -1012,6 +1036,81 @@ def bench_request_memory(port: int, token: str, tmp: Path, args: argparse.Namesp
     ]
 
 
+def checkout(revision: str, folder: Path) -> str:
+    """``revision`` of this repository extracted into ``folder`` (git archive); its short hash."""
+
+    def git(*command: str) -> bytes:
+        return subprocess.run(
+            ["git", "-C", str(BASE_DIR), *command], check=True, capture_output=True, timeout=120
+        ).stdout
+
+    short = git("rev-parse", "--short", revision).decode().strip()
+    with tarfile.open(fileobj=io.BytesIO(git("archive", "--format=tar", revision))) as tar:
+        tar.extractall(folder, filter="data")
+    return short
+
+
+def bench_gunicorn(
+    server: ImageKitServer,
+    token: str,
+    photos: list[Upload],
+    imagekit_meter: CpuMeter,
+    args: argparse.Namespace,
+    tmp: Path,
+) -> list[Row]:
+    """Section 1 on the production server: every latency, ``--rounds`` times; with
+    ``--baseline``, on that revision's code too, the two servers taking turns."""
+    trees = [("this tree", BASE_DIR)]
+    if args.baseline:
+        short = checkout(args.baseline, tmp / "baseline")
+        trees.append((f"baseline {short}", tmp / "baseline"))
+        print(f"Baseline: {args.baseline} ({short}) extracted with git archive; same database.")
+    rows: list[Row] = []
+    with ExitStack() as running:
+        served = []
+        for index, (label, root) in enumerate(trees):
+            # The child processes get this process's settings (start_django set them in
+            # os.environ) and log as in production, one line per request at INFO.
+            gunicorn = running.enter_context(
+                GunicornProcess(
+                    {"LOG_LEVEL": "INFO"}, workers=args.workers, threads=args.threads, root=root
+                )
+            )
+            meters = ServerMeters(
+                gunicorn,
+                imagekit_meter,
+                f"gunicorn ({label}), {gunicorn.workers} gthread workers x"
+                f" {gunicorn.threads} threads (config/gunicorn.py, child processes)",
+            )
+            served.append((index, label, gunicorn, meters))
+        # Enough to reach every thread: each opens its own database connection.
+        (tmp / "warmup").mkdir()
+        threads = max(gunicorn.workers * gunicorn.threads for _, _, gunicorn, _ in served)
+        warmup = make_photos(min(args.concurrency, threads), tmp / "warmup")
+        turn = 0
+        for round_ in range(args.rounds):
+            for latency in args.latency:
+                # Alternate which tree goes first, so neither always runs later.
+                for index, label, gunicorn, meters in served[:: 1 if turn % 2 == 0 else -1]:
+                    first = round_ == 0 and latency == args.latency[0]
+                    name = label if args.rounds == 1 else f"{label}, round {round_ + 1}"
+                    rows += bench_concurrency(
+                        server,
+                        gunicorn.port,
+                        token,
+                        photos,
+                        meters,
+                        args,
+                        latency,
+                        diagnose=first,
+                        warmup=warmup if first else None,
+                        tree=name if len(served) > 1 or args.rounds > 1 else "",
+                        tag=f"{index}r{round_}",
+                    )
+                turn += 1
+    return rows
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -1057,6 +1156,18 @@ def main() -> None:
         help="a PostgreSQL URL: the run uses a new database on that server (dropped at the"
         " end) instead of a temporary SQLite file",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REVISION",
+        help="with --server gunicorn: also serve this git revision (e.g. main), extracted to a"
+        " temporary folder, and run section 1 on both, taking turns",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="with --server gunicorn: repeat section 1 this many times (default: %(default)s)",
+    )
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: config's)")
     parser.add_argument("--threads", type=int, help="gunicorn threads (default: config's)")
     args = parser.parse_args()
@@ -1064,6 +1175,8 @@ def main() -> None:
         args.latency = [UPSTREAM_DELAY, 0.5] if args.server == "gunicorn" else [UPSTREAM_DELAY]
     if args.server == "gunicorn":
         args.skip_memory = True
+    elif args.baseline or args.rounds != 1:
+        parser.error("--baseline and --rounds need --server gunicorn")
 
     print(
         f"bench_uploads: Python {platform.python_version()}, {platform.machine()},"
@@ -1102,43 +1215,14 @@ def run_all(
         imagekit_meter = CpuMeter(server.app)
         server._server.app = imagekit_meter
         if args.server == "gunicorn":
-            # The child processes get this process's settings (start_django set them in
-            # os.environ) and log as in production, one line per request at INFO.
-            gunicorn = GunicornProcess(
-                {"LOG_LEVEL": "INFO"}, workers=args.workers, threads=args.threads
-            )
-            with gunicorn:
-                meters = ServerMeters(
-                    gunicorn,
-                    imagekit_meter,
-                    f"gunicorn, {gunicorn.workers} gthread workers x"
-                    f" {gunicorn.threads} threads"
-                    " (config/gunicorn.py, child processes)",
-                )
-                # Enough to reach every thread: each opens its own database connection.
-                (tmp / "warmup").mkdir()
-                warmup = make_photos(
-                    min(args.concurrency, gunicorn.workers * gunicorn.threads), tmp / "warmup"
-                )
-                for i, latency in enumerate(args.latency):
-                    rows += bench_concurrency(
-                        server,
-                        gunicorn.port,
-                        token,
-                        photos,
-                        meters,
-                        args,
-                        latency,
-                        i == 0,
-                        warmup if i == 0 else None,
-                    )
+            rows += bench_gunicorn(server, token, photos, imagekit_meter, args, tmp)
         else:
             meters = Meters(CpuMeter(get_wsgi_application()), imagekit_meter)
             with serving(meters.django) as port:
                 if not args.skip_concurrency:
                     for i, latency in enumerate(args.latency):
                         rows += bench_concurrency(
-                            server, port, token, photos, meters, args, latency, i == 0
+                            server, port, token, photos, meters, args, latency, diagnose=i == 0
                         )
                 if not args.skip_memory:
                     rows += bench_storage_memory(tmp, args.storage_mb)

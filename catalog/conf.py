@@ -1,25 +1,43 @@
-"""Catalog options: defaults here, overrides in ``settings.CATALOG``."""
+"""Catalog options: typed defaults merged with ``settings.CATALOG``.
+
+Read every option through :func:`catalog_settings` (or :func:`catalog_setting`);
+:mod:`appsettings` caches them and drops them when ``CATALOG`` changes.
+"""
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
-from django.conf import settings
+from appsettings import BOOLEAN, POSITIVE_INT, AppSettings, list_of, optional
 
 
 class CatalogSettings(TypedDict):
+    """Every ``CATALOG`` option, with its type."""
+
+    # Largest accepted upload, in bytes, and image, in pixels.
     MAX_UPLOAD_BYTES: int
     MAX_UPLOAD_PIXELS: int
+    # Longest side of the small variant made at upload.
     SMALL_VARIANT_SIZE: int
     # Most distinct widths one `srcset` may ask for.
     MAX_SRCSET_WIDTHS: int
     # Widths (and lone heights) in URLs the API builds are rounded up to the next
-    # of these, so renditions, and therefore caches, stay few; None keeps them as asked.
+    # of these, so renditions, and therefore caches, stay few; None (or empty)
+    # keeps them as asked. Read back sorted, without repeats.
     SNAP_WIDTHS: tuple[int, ...] | None
     # Like ImageKit's "restrict unnamed transformations": anonymous viewers get
     # presets only (`url(preset:)`, `small`, the original), never `transform(s)`.
     ANONYMOUS_PRESETS_ONLY: bool
 
+
+Option = Literal[
+    "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_PIXELS",
+    "SMALL_VARIANT_SIZE",
+    "MAX_SRCSET_WIDTHS",
+    "SNAP_WIDTHS",
+    "ANONYMOUS_PRESETS_ONLY",
+]
 
 DEFAULTS: CatalogSettings = {
     "MAX_UPLOAD_BYTES": 25 * 1024 * 1024,
@@ -31,6 +49,26 @@ DEFAULTS: CatalogSettings = {
 }
 
 
-def catalog_setting(name: str) -> Any:
-    """Read one option; read on each call so ``override_settings`` applies."""
-    return getattr(settings, "CATALOG", {}).get(name, DEFAULTS[name])
+def _finish(merged: dict[str, Any]) -> None:
+    merged["SNAP_WIDTHS"] = tuple(sorted(set(merged["SNAP_WIDTHS"] or ()))) or None
+
+
+catalog_settings: AppSettings[CatalogSettings] = AppSettings(
+    "CATALOG",
+    DEFAULTS,
+    rules={
+        "MAX_UPLOAD_BYTES": POSITIVE_INT,
+        "MAX_UPLOAD_PIXELS": POSITIVE_INT,
+        "SMALL_VARIANT_SIZE": POSITIVE_INT,
+        "MAX_SRCSET_WIDTHS": POSITIVE_INT,
+        "SNAP_WIDTHS": optional(list_of(POSITIVE_INT)),
+        "ANONYMOUS_PRESETS_ONLY": BOOLEAN,
+    },
+    finish=_finish,
+)
+"""Every option: the defaults overlaid with ``settings.CATALOG``, checked."""
+
+
+def catalog_setting(name: Option) -> Any:
+    """Return one option, e.g. ``catalog_setting("MAX_UPLOAD_BYTES")``."""
+    return catalog_settings.get(name)

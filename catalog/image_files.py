@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import blurhash
@@ -45,10 +47,41 @@ def _reject(message: str, code: CatalogErrorCode) -> ValidationError:
     return ValidationError({"file": ValidationError(message, code=code)})
 
 
-def inspect_image(file: File) -> InspectedImage:
-    """Validate an uploaded image by decoding it in full; return what was learnt.
+@dataclass(frozen=True, slots=True)
+class Derived:
+    """What is made from the upload once: the small variant and the placeholder."""
 
-    Raises ValidationError (field ``file``) with codes ``too_large``,
+    small: ContentFile
+    blurhash: str
+    dominant_color: str
+
+
+class DecodedUpload:
+    """An upload decoded once: what validation learnt, and the pixels to derive from.
+
+    A JPEG is decoded at the reduced scale the small variant needs (libjpeg's
+    DCT scaling, ``Image.draft``): every byte of the file is still read and
+    entropy-decoded, so a truncated or damaged file fails just the same, for
+    a fraction of a full decode. Other formats are decoded in full.
+    """
+
+    def __init__(self, img: PILImage.Image, inspected: InspectedImage) -> None:
+        self.img = img
+        self.inspected = inspected
+
+    def derive(self) -> Derived:
+        """The small variant and placeholder, from the decoded pixels (no second decode).
+
+        Shrinks the decoded image: call it once.
+        """
+        return _render(self.img, catalog_setting("SMALL_VARIANT_SIZE"))
+
+
+@contextmanager
+def decoded_upload(file: File) -> Iterator[DecodedUpload]:
+    """Validate an uploaded image by decoding it; yield what was learnt and the pixels.
+
+    Raises ValidationError (field ``file``) with codes ``empty``, ``too_large``,
     ``invalid_image``, ``unsupported_format`` or ``too_many_pixels``.
     """
     max_bytes = catalog_setting("MAX_UPLOAD_BYTES")
@@ -61,12 +94,13 @@ def inspect_image(file: File) -> InspectedImage:
         )
     max_pixels = catalog_setting("MAX_UPLOAD_PIXELS")
     file.seek(0)
-    try:
-        # Decompression-bomb warnings become errors, and the header size is
-        # checked before any pixel is decoded.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            with PILImage.open(file) as img:
+    with ExitStack() as stack:
+        try:
+            # Decompression-bomb warnings become errors, and the header size is
+            # checked before any pixel is decoded.
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+                img = stack.enter_context(PILImage.open(file))
                 if img.format not in ALLOWED_FORMATS:
                     raise _reject(
                         f"{img.format} images are not accepted; upload JPEG, PNG, WebP, "
@@ -80,41 +114,43 @@ def inspect_image(file: File) -> InspectedImage:
                         CatalogErrorCode.TOO_MANY_PIXELS,
                     )
                 fmt = img.format
-                img.load()  # decode every pixel: truncated files fail here
-                width, height = img.size
+                width, height = img.size  # before draft() makes it the reduced size
+                _draft_for_small_variant(img, catalog_setting("SMALL_VARIANT_SIZE"))
+                img.load()  # read every byte: truncated files fail here
                 # EXIF orientations 5-8 turn the image a quarter: swap the sides
                 # (without exif_transpose, which would copy every pixel).
                 if img.getexif().get(ORIENTATION_TAG, 1) in (5, 6, 7, 8):
                     width, height = height, width
-    except ValidationError:
-        raise
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as e:
-        # Pillow refuses before our own check when the header claims far more pixels.
-        raise _reject(
-            f"The image claims more pixels than can be decoded; the limit is {max_pixels} pixels.",
-            CatalogErrorCode.TOO_MANY_PIXELS,
-        ) from e
-    except UnidentifiedImageError as e:
-        raise _reject(
-            "The file is not an image that can be read.", CatalogErrorCode.INVALID_IMAGE
-        ) from e
-    except (OSError, SyntaxError, ValueError) as e:
-        raise _reject(
-            "The image file is damaged or truncated.", CatalogErrorCode.INVALID_IMAGE
-        ) from e
-    finally:
-        file.seek(0)
-    mime_type, extension = ALLOWED_FORMATS[fmt]
-    return InspectedImage(width, height, fmt, mime_type, extension, file.size)
+        except ValidationError:
+            raise
+        except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as e:
+            # Pillow refuses before our own check when the header claims far more pixels.
+            raise _reject(
+                "The image claims more pixels than can be decoded; the limit is "
+                f"{max_pixels} pixels.",
+                CatalogErrorCode.TOO_MANY_PIXELS,
+            ) from e
+        except UnidentifiedImageError as e:
+            raise _reject(
+                "The file is not an image that can be read.", CatalogErrorCode.INVALID_IMAGE
+            ) from e
+        except (OSError, SyntaxError, ValueError) as e:
+            raise _reject(
+                "The image file is damaged or truncated.", CatalogErrorCode.INVALID_IMAGE
+            ) from e
+        finally:
+            file.seek(0)
+        mime_type, extension = ALLOWED_FORMATS[fmt]
+        yield DecodedUpload(
+            img, InspectedImage(width, height, fmt, mime_type, extension, file.size)
+        )
+    file.seek(0)
 
 
-@dataclass(frozen=True, slots=True)
-class Derived:
-    """What is made from the upload once: the small variant and the placeholder."""
-
-    small: ContentFile
-    blurhash: str
-    dominant_color: str
+def inspect_image(file: File) -> InspectedImage:
+    """Validate an uploaded image by decoding it (see :func:`decoded_upload`)."""
+    with decoded_upload(file) as upload:
+        return upload.inspected
 
 
 def derive(file: File) -> Derived:
@@ -122,26 +158,39 @@ def derive(file: File) -> Derived:
     box = catalog_setting("SMALL_VARIANT_SIZE")
     file.seek(0)
     with PILImage.open(file) as img:
-        if img.format == "JPEG":
-            # Decode large JPEGs at reduced scale: ask for the size the
-            # thumbnail will have, so a 4:3 photo decodes at 1/4, not 1/2.
-            scale = box / max(img.size)
-            img.draft("RGB", (round(img.width * scale), round(img.height * scale)))
-        # Shrink first, then turn: exif_transpose copies the pixels it is given.
-        img.thumbnail((box, box), PILImage.Resampling.LANCZOS)
-        img = ImageOps.exif_transpose(img)
-        # convert("RGB") clips 16-bit greyscale to white; to_8bit scales it.
-        img = to_8bit(img)
-        has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-        buffer = io.BytesIO()
-        if has_alpha:
-            img.convert("RGBA").save(buffer, "PNG", optimize=True)
-            extension = ".png"
-        else:
-            img.convert("RGB").save(buffer, "JPEG", quality=80, optimize=True)
-            extension = ".jpg"
-        blur, colour = placeholder(img)
+        _draft_for_small_variant(img, box)
+        derived = _render(img, box)
     file.seek(0)
+    return derived
+
+
+def _draft_for_small_variant(img: PILImage.Image, box: int) -> None:
+    """Have a JPEG decode at the smallest scale still at least the small variant's size.
+
+    Ask for the size the thumbnail will have, so a 4:3 photo decodes at 1/4, not 1/2.
+    Other formats ignore it.
+    """
+    if img.format == "JPEG":
+        scale = box / max(img.size)
+        img.draft("RGB", (round(img.width * scale), round(img.height * scale)))
+
+
+def _render(img: PILImage.Image, box: int) -> Derived:
+    """The small variant and placeholder of ``img``, which is shrunk in place."""
+    # Shrink first, then turn: turning the full image would move every pixel.
+    img.thumbnail((box, box), PILImage.Resampling.LANCZOS)
+    ImageOps.exif_transpose(img, in_place=True)
+    # convert("RGB") clips 16-bit greyscale to white; to_8bit scales it.
+    small = to_8bit(img)
+    has_alpha = small.mode in ("RGBA", "LA", "PA") or "transparency" in small.info
+    buffer = io.BytesIO()
+    if has_alpha:
+        small.convert("RGBA").save(buffer, "PNG", optimize=True)
+        extension = ".png"
+    else:
+        small.convert("RGB").save(buffer, "JPEG", quality=80, optimize=True)
+        extension = ".jpg"
+    blur, colour = placeholder(small)
     return Derived(ContentFile(buffer.getvalue(), name=f"small{extension}"), blur, colour)
 
 

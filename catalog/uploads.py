@@ -24,7 +24,7 @@ from django.core.files.base import File
 from django.db import IntegrityError, transaction
 
 from catalog.error_codes import CatalogErrorCode
-from catalog.image_files import InspectedImage, content_checksum, derive, inspect_image
+from catalog.image_files import Derived, InspectedImage, content_checksum, decoded_upload
 from catalog.models import Image, Product
 from catalog.signals import delete_files_on_commit
 from catalog.visibility import can_see_private
@@ -32,6 +32,11 @@ from media_store.conf import PRIVATE_PREFIX
 from media_store.exceptions import RemoteStorageError
 
 logger = logging.getLogger(__name__)
+
+# Not checked by full_clean: the files are stored after it; the id is a new UUID and
+# created_by the signed-in user (or None), so checking that one is free and the
+# other exists would cost two queries and cannot fail.
+UNCHECKED = ["image", "image_xs", "id", "created_by"]
 
 
 class ImageSource(Protocol):
@@ -113,12 +118,11 @@ def add_image(
     try:
         try:
             with source.open() as file:
-                inspected = _inspect(file, source.field)
-                derived = derive(file)
+                inspected, derived = check_file(file, source.field)
                 image.checksum = content_checksum(file)
                 _fill(image, inspected, derived)
                 image.name = name or default_name(source.file_name)
-                image.full_clean(exclude=["image", "image_xs"])
+                image.full_clean(exclude=UNCHECKED)
                 image.image, image.image_xs = source.store(image, file, inspected, derived.small)
         except RemoteStorageError as e:
             storage_failed = True
@@ -165,11 +169,10 @@ def replace_image_file(image: Image, file: File) -> None:
     The old files are deleted once the transaction commits; if the row cannot
     be updated, the new ones are deleted instead.
     """
-    inspected = _inspect(file, "file")
-    derived = derive(file)
+    inspected, derived = check_file(file, "file")
     image.checksum = content_checksum(file)
     _fill(image, inspected, derived)
-    image.full_clean(exclude=["image", "image_xs"])
+    image.full_clean(exclude=UNCHECKED)
     _swap_files(
         image,
         lambda revision: save_files(image, file, inspected.extension, derived.small, revision),
@@ -244,10 +247,14 @@ def discard_files(storage, names: list[str]) -> None:
             logger.exception("Could not remove %s after a failed upload", name)
 
 
-def _inspect(file: File, field: str) -> InspectedImage:
-    """``inspect_image``, its refusals reported on ``field``."""
+def check_file(file: File, field: str) -> tuple[InspectedImage, Derived]:
+    """The file checked and its small variant and placeholder made, from one decode.
+
+    Refusals are reported on ``field``.
+    """
     try:
-        return inspect_image(file)
+        with decoded_upload(file) as upload:
+            return upload.inspected, upload.derive()
     except ValidationError as e:
         if field == "file":
             raise

@@ -57,10 +57,11 @@ bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{_int('PORT', 8000)}"]
 
 worker_class = "gthread"
 workers = _int("WEB_CONCURRENCY", cores())
-# An upload holds a thread for its upstream wait and the GIL for ~45 ms of Python:
-# 1 + wait / 45 ms threads keep a core busy, 16 up to ~700 ms of upstream latency.
-# Threads also bound the images one process decodes at once (memory: up to
-# 2 x width x height x 4 bytes each; lower it for 40-megapixel uploads on small hosts).
+# An upload holds a thread for its upstream wait and a core for ~35 ms (mostly Python,
+# holding the GIL): 1 + wait / 35 ms threads keep a core busy, 16 up to ~500 ms of
+# upstream latency. Threads also bound the images one process decodes at once (memory:
+# a JPEG at the scale the small variant needs, down to 1/8 of each side; other formats
+# up to 2 x width x height x 4 bytes each: lower it for 40-megapixel PNGs on small hosts).
 threads = _int("GUNICORN_THREADS", 16)
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", threads)
 

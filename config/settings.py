@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from appsettings import UNSET, given
 from media_store.selection import select_storages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -197,7 +198,6 @@ IMAGEKIT_API_BASE_URL = env.str("IMAGEKIT_API_BASE_URL", default="")
 IMAGEKIT_FOLDER = env.str("IMAGEKIT_FOLDER", default="catalog")
 IMAGEKIT_TAGS = env.list("IMAGEKIT_TAGS", default=[])
 IMAGEKIT_PRIVATE_FILES = env.bool("IMAGEKIT_PRIVATE_FILES", default=False)
-IMAGEKIT_SIGNED_URL_EXPIRE = env.int("IMAGEKIT_SIGNED_URL_EXPIRE", default=3600)
 IMAGEKIT_UPLOAD_TIMEOUT = env.float("IMAGEKIT_UPLOAD_TIMEOUT", default=60.0)
 IMAGEKIT_MAX_RETRIES = env.int("IMAGEKIT_MAX_RETRIES", default=2)
 
@@ -209,34 +209,45 @@ STORAGES = select_storages(
     },
 )
 
-# media_store's own options; defaults live in media_store.conf.
-MEDIA_STORE = {
-    "MAX_OUTPUT_SIDE": env.int("MEDIA_MAX_OUTPUT_SIDE", default=4096),
-    "MAX_SOURCE_PIXELS": env.int("MEDIA_MAX_SOURCE_PIXELS", default=40_000_000),
-    "RENDITION_CACHE_DIR": env.path("MEDIA_RENDITION_CACHE_DIR", default=VAR_DIR / "renditions"),
-    "RENDITION_CACHE_MAX_BYTES": env.int("MEDIA_RENDITION_CACHE_MAX_BYTES", default=2**30),
+# media_store's options; defaults in media_store.conf. As for every app's options
+# below, only those whose variable is set are given (appsettings.given): the
+# app's default applies to the others, so no default is written twice.
+MEDIA_STORE = given(
+    MAX_OUTPUT_SIDE=env.int("MEDIA_MAX_OUTPUT_SIDE", UNSET),
+    MAX_SOURCE_PIXELS=env.int("MEDIA_MAX_SOURCE_PIXELS", UNSET),
+    # Unset: a `renditions` folder next to MEDIA_ROOT.
+    RENDITION_CACHE_DIR=env.str("MEDIA_RENDITION_CACHE_DIR", UNSET),
+    RENDITION_CACHE_MAX_BYTES=env.int("MEDIA_RENDITION_CACHE_MAX_BYTES", UNSET),
+    # Private files' signed URLs, on the local storage and on ImageKit alike.
+    SIGNED_URL_EXPIRE=env.int("MEDIA_SIGNED_URL_EXPIRE", UNSET),
     # The render budget and limiter, measured in bench/bench_render_budget.py.
-    "MAX_CHAIN_STEPS": env.int("MEDIA_MAX_CHAIN_STEPS", default=5),
-    "MAX_RENDER_WORK": env.int("MEDIA_MAX_RENDER_WORK", default=1_000_000_000),
-    "MAX_RENDER_MEMORY": env.int("MEDIA_MAX_RENDER_MEMORY", default=100 * 2**20),
+    MAX_CHAIN_STEPS=env.int("MEDIA_MAX_CHAIN_STEPS", UNSET),
+    MAX_RENDER_WORK=env.int("MEDIA_MAX_RENDER_WORK", UNSET),
+    MAX_RENDER_MEMORY=env.int("MEDIA_MAX_RENDER_MEMORY", UNSET),
     # Unset: one per core, at most 4.
-    "MAX_CONCURRENT_RENDERS": env.int("MEDIA_MAX_CONCURRENT_RENDERS", default=None),
-    "RENDER_QUEUE_TIMEOUT": env.float("MEDIA_RENDER_QUEUE_TIMEOUT", default=0.5),
+    MAX_CONCURRENT_RENDERS=env.int("MEDIA_MAX_CONCURRENT_RENDERS", UNSET),
+    RENDER_QUEUE_TIMEOUT=env.float("MEDIA_RENDER_QUEUE_TIMEOUT", UNSET),
     # Presets also created in the ImageKit dashboard: ImageKit URLs name them
     # (n-<name>); other presets reach ImageKit written out as their steps.
-    "IMAGEKIT_NAMED_PRESETS": tuple(env.list("IMAGEKIT_NAMED_PRESETS", default=[])),
-}
+    IMAGEKIT_NAMED_PRESETS=env.list("IMAGEKIT_NAMED_PRESETS", default=UNSET),
+)
+if "IMAGEKIT_SIGNED_URL_EXPIRE" in env:
+    # Renamed when the local storage's lifetime became the same setting.
+    raise ImproperlyConfigured(
+        "IMAGEKIT_SIGNED_URL_EXPIRE is now MEDIA_SIGNED_URL_EXPIRE (both storages): rename it."
+    )
 
 # --- Catalog ---------------------------------------------------------------
 
-CATALOG = {
-    "MAX_UPLOAD_BYTES": env.int("CATALOG_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024),
-    "MAX_UPLOAD_PIXELS": env.int("CATALOG_MAX_UPLOAD_PIXELS", default=40_000_000),
-    "SMALL_VARIANT_SIZE": env.int("CATALOG_SMALL_VARIANT_SIZE", default=320),
-    "MAX_SRCSET_WIDTHS": env.int("CATALOG_MAX_SRCSET_WIDTHS", default=10),
-    "SNAP_WIDTHS": tuple(env.list("CATALOG_SNAP_WIDTHS", cast=int, default=[])) or None,
-    "ANONYMOUS_PRESETS_ONLY": env.bool("CATALOG_ANONYMOUS_PRESETS_ONLY", default=False),
-}
+# Defaults in catalog.conf.
+CATALOG = given(
+    MAX_UPLOAD_BYTES=env.int("CATALOG_MAX_UPLOAD_BYTES", UNSET),
+    MAX_UPLOAD_PIXELS=env.int("CATALOG_MAX_UPLOAD_PIXELS", UNSET),
+    SMALL_VARIANT_SIZE=env.int("CATALOG_SMALL_VARIANT_SIZE", UNSET),
+    MAX_SRCSET_WIDTHS=env.int("CATALOG_MAX_SRCSET_WIDTHS", UNSET),
+    SNAP_WIDTHS=env.list("CATALOG_SNAP_WIDTHS", cast=int, default=UNSET),
+    ANONYMOUS_PRESETS_ONLY=env.bool("CATALOG_ANONYMOUS_PRESETS_ONLY", UNSET),
+)
 
 # --- Cache -----------------------------------------------------------------
 
@@ -257,11 +268,11 @@ CACHES = {
 # --- Health ----------------------------------------------------------------
 
 # /readyz: how long ImageKit's API may take to answer, and for how many seconds
-# the storage check's answer is reused (see ops.health).
-READYZ = {
-    "STORAGE_TIMEOUT": env.float("READYZ_STORAGE_TIMEOUT", default=2.0),
-    "CACHE_SECONDS": env.float("READYZ_CACHE_SECONDS", default=2.0),
-}
+# the storage check's answer is reused (defaults in ops.health).
+READYZ = given(
+    STORAGE_TIMEOUT=env.float("READYZ_STORAGE_TIMEOUT", UNSET),
+    CACHE_SECONDS=env.float("READYZ_CACHE_SECONDS", UNSET),
+)
 
 # --- Logging ---------------------------------------------------------------
 
@@ -296,22 +307,22 @@ LOGGING = {
 
 # --- GraphQL ---------------------------------------------------------------
 
-# Safety limits of the API; their meaning and the cost model are documented in
-# config.graphql_limits. Refused queries get an error naming the option.
-GRAPHQL = {
-    "MAX_DEPTH": env.int("GRAPHQL_MAX_DEPTH", default=10),
-    "MAX_ALIASES": env.int("GRAPHQL_MAX_ALIASES", default=40),
-    "MAX_TOKENS": env.int("GRAPHQL_MAX_TOKENS", default=5000),
-    "MAX_COST": env.int("GRAPHQL_MAX_COST", default=20_000),
-    "MAX_LIST_LENGTH": env.int("GRAPHQL_MAX_LIST_LENGTH", default=100),
-    "MAX_INPUT_DEPTH": env.int("GRAPHQL_MAX_INPUT_DEPTH", default=10),
-    "MAX_INPUT_VALUES": env.int("GRAPHQL_MAX_INPUT_VALUES", default=2000),
-    "MAX_STRING_LENGTH": env.int("GRAPHQL_MAX_STRING_LENGTH", default=10_000),
-    "DEFAULT_PAGE_SIZE": env.int("GRAPHQL_DEFAULT_PAGE_SIZE", default=20),
-    "MAX_PAGE_SIZE": env.int("GRAPHQL_MAX_PAGE_SIZE", default=100),
-    "DEFAULT_LIST_SIZE": env.int("GRAPHQL_DEFAULT_LIST_SIZE", default=10),
+# Safety limits of the API; their meaning, defaults and the cost model are
+# documented in config.graphql_limits. Refused queries get an error naming the option.
+GRAPHQL = given(
+    MAX_DEPTH=env.int("GRAPHQL_MAX_DEPTH", UNSET),
+    MAX_ALIASES=env.int("GRAPHQL_MAX_ALIASES", UNSET),
+    MAX_TOKENS=env.int("GRAPHQL_MAX_TOKENS", UNSET),
+    MAX_COST=env.int("GRAPHQL_MAX_COST", UNSET),
+    MAX_LIST_LENGTH=env.int("GRAPHQL_MAX_LIST_LENGTH", UNSET),
+    MAX_INPUT_DEPTH=env.int("GRAPHQL_MAX_INPUT_DEPTH", UNSET),
+    MAX_INPUT_VALUES=env.int("GRAPHQL_MAX_INPUT_VALUES", UNSET),
+    MAX_STRING_LENGTH=env.int("GRAPHQL_MAX_STRING_LENGTH", UNSET),
+    DEFAULT_PAGE_SIZE=env.int("GRAPHQL_DEFAULT_PAGE_SIZE", UNSET),
+    MAX_PAGE_SIZE=env.int("GRAPHQL_MAX_PAGE_SIZE", UNSET),
+    DEFAULT_LIST_SIZE=env.int("GRAPHQL_DEFAULT_LIST_SIZE", UNSET),
     # Unexpected errors read "Unexpected error." (the traceback is logged).
-    "MASK_ERRORS": env.bool("GRAPHQL_MASK_ERRORS", default=True),
+    MASK_ERRORS=env.bool("GRAPHQL_MASK_ERRORS", UNSET),
     # Turn off in production to refuse `__schema` and `__type` queries.
-    "INTROSPECTION": env.bool("GRAPHQL_INTROSPECTION", default=True),
-}
+    INTROSPECTION=env.bool("GRAPHQL_INTROSPECTION", UNSET),
+)

@@ -1,25 +1,32 @@
 """media_store's settings: typed defaults merged with ``settings.MEDIA_STORE``.
 
 Read every option through :func:`media_store_settings` (or :func:`get`), never
-with ``getattr(settings, ...)``. The merged dict is cached and dropped when
-``MEDIA_STORE`` changes, so ``override_settings`` and pytest-django's
-``settings`` fixture take effect immediately.
+with ``getattr(settings, ...)``; :mod:`appsettings` caches them and drops them
+when ``MEDIA_STORE`` changes.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.utils.crypto import salted_hmac
 
+from appsettings import (
+    POSITIVE_INT,
+    TEXT,
+    AppSettings,
+    Rule,
+    derived_from,
+    int_between,
+    list_of,
+    number_between,
+    optional,
+)
 from media_store.exceptions import InvalidTransformationError
 from media_store.grammar import Transformation, parse_definition
 
@@ -39,7 +46,8 @@ class MediaStoreSettings(TypedDict):
     DEFAULT_QUALITY: int
     # Key for the local CDN's URL signatures; None derives one from SECRET_KEY.
     SIGNING_KEY: str | None
-    # Lifetime, in seconds, of the signed URLs of private files.
+    # Lifetime, in seconds, of the signed URLs of private files, on both storages
+    # (ImageKitStorage's ``signed_url_expire`` defaults to it).
     SIGNED_URL_EXPIRE: int
     # Named transformations, usable as ``n-<name>`` in URLs and ``preset`` in GraphQL.
     # The local CDN renders them by name; ImageKit gets their steps (see below).
@@ -126,70 +134,57 @@ DEFAULTS: MediaStoreSettings = {
     "RENDITION_CACHE_MAX_BYTES": 2**30,
 }
 
-_POSITIVE_INTS = (
-    "MAX_OUTPUT_SIDE",
-    "MAX_SOURCE_PIXELS",
-    "DEFAULT_QUALITY",
-    "SIGNED_URL_EXPIRE",
-    "MAX_CHAIN_STEPS",
-    "MAX_RENDER_WORK",
-    "MAX_RENDER_MEMORY",
-    "MAX_CONCURRENT_RENDERS",
-    "RENDITION_CACHE_MAX_BYTES",
-)
 
-
-@functools.cache
-def media_store_settings() -> MediaStoreSettings:
-    """Return the defaults overlaid with ``settings.MEDIA_STORE``.
-
-    Raises ImproperlyConfigured for an unknown option or an invalid value, so a
-    typo fails at the first request instead of being silently ignored.
-    """
-    overrides: dict[str, Any] = dict(getattr(settings, "MEDIA_STORE", None) or {})
-    unknown = sorted(set(overrides) - set(DEFAULTS))
-    if unknown:
-        raise ImproperlyConfigured(
-            f"Unknown MEDIA_STORE option(s): {', '.join(unknown)}. "
-            f"Valid options: {', '.join(DEFAULTS)}."
-        )
-    merged = cast(MediaStoreSettings, {**DEFAULTS, **overrides})
+def _finish(merged: dict[str, Any]) -> None:
     if merged["MAX_CONCURRENT_RENDERS"] is None:
         merged["MAX_CONCURRENT_RENDERS"] = _cores()
-    for name in _POSITIVE_INTS:
-        value = merged[name]  # type: ignore[literal-required]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ImproperlyConfigured(f"MEDIA_STORE[{name!r}] must be a positive integer.")
-    if not 1 <= merged["DEFAULT_QUALITY"] <= 100:
-        raise ImproperlyConfigured("MEDIA_STORE['DEFAULT_QUALITY'] must be between 1 and 100.")
-    timeout = merged["RENDER_QUEUE_TIMEOUT"]
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 <= timeout <= 60:
-        raise ImproperlyConfigured(
-            "MEDIA_STORE['RENDER_QUEUE_TIMEOUT'] must be a number of seconds from 0 to 60."
-        )
     if not isinstance(merged["PRESETS"], Mapping):
-        raise ImproperlyConfigured(
-            "MEDIA_STORE['PRESETS'] must be a dict of name to chain, as in {'card': 'w-400,h-300'}."
+        raise media_store_settings.error(
+            "PRESETS", "must be a dict of name to chain, as in {'card': 'w-400,h-300'}"
         )
     if merged["PUBLIC_PRESETS"] is None:
         merged["PUBLIC_PRESETS"] = tuple(merged["PRESETS"])
     for option in ("PUBLIC_PRESETS", "IMAGEKIT_NAMED_PRESETS"):
-        names = merged[option]  # type: ignore[literal-required]
-        if isinstance(names, str) or not isinstance(names, list | tuple | set | frozenset):
-            raise ImproperlyConfigured(
-                f"MEDIA_STORE[{option!r}] must be a list of preset names, got {names!r}."
-            )
-        merged[option] = tuple(names)  # type: ignore[literal-required]
-        undefined = sorted(set(names) - set(merged["PRESETS"]))
+        merged[option] = tuple(merged[option])
+        undefined = sorted(set(merged[option]) - set(merged["PRESETS"]))
         if undefined:
-            raise ImproperlyConfigured(
-                f"MEDIA_STORE[{option!r}] names undefined preset(s): {', '.join(undefined)}; "
-                f"define them in MEDIA_STORE['PRESETS'] or remove them."
+            raise media_store_settings.error(
+                option,
+                f"names undefined preset(s): {', '.join(undefined)}; "
+                "define them in MEDIA_STORE['PRESETS'] or remove them",
             )
-    return merged
 
 
-@functools.cache
+# Not a string: "card" would otherwise read as the presets c, a, r and d.
+PRESET_NAMES = Rule(
+    lambda v: isinstance(v, list | tuple | set | frozenset) and all(isinstance(i, str) for i in v),
+    "a list of preset names",
+)
+
+media_store_settings: AppSettings[MediaStoreSettings] = AppSettings(
+    "MEDIA_STORE",
+    DEFAULTS,
+    rules={
+        "MAX_OUTPUT_SIDE": POSITIVE_INT,
+        "MAX_SOURCE_PIXELS": POSITIVE_INT,
+        "DEFAULT_QUALITY": int_between(1, 100),
+        "SIGNING_KEY": optional(TEXT),
+        "SIGNED_URL_EXPIRE": POSITIVE_INT,
+        "PUBLIC_PRESETS": optional(list_of(TEXT)),
+        "IMAGEKIT_NAMED_PRESETS": PRESET_NAMES,
+        "MAX_CHAIN_STEPS": POSITIVE_INT,
+        "MAX_RENDER_WORK": POSITIVE_INT,
+        "MAX_RENDER_MEMORY": POSITIVE_INT,
+        "MAX_CONCURRENT_RENDERS": optional(POSITIVE_INT),
+        "RENDER_QUEUE_TIMEOUT": number_between(0, 60, unit="seconds"),
+        "RENDITION_CACHE_MAX_BYTES": POSITIVE_INT,
+    },
+    finish=_finish,
+)
+"""Every option: the defaults overlaid with ``settings.MEDIA_STORE``, checked."""
+
+
+@derived_from(media_store_settings)
 def presets() -> dict[str, Transformation]:
     """The PRESETS, parsed; raises ImproperlyConfigured for the first invalid one.
 
@@ -222,7 +217,7 @@ def signing_key() -> str:
 
 def get(name: Option) -> Any:
     """Return one option, e.g. ``get("MAX_OUTPUT_SIDE")``."""
-    return media_store_settings()[name]
+    return media_store_settings.get(name)
 
 
 def rendition_cache_dir() -> Path:
@@ -232,10 +227,3 @@ def rendition_cache_dir() -> Path:
         return Path(configured)
     # Not cached: it follows MEDIA_ROOT, which tests change per test.
     return Path(settings.MEDIA_ROOT).resolve().parent / "renditions"
-
-
-@receiver(setting_changed)
-def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting == "MEDIA_STORE":
-        media_store_settings.cache_clear()
-        presets.cache_clear()

@@ -34,7 +34,9 @@ class GunicornProcess:
 
     ``start()`` waits (at most ``start_timeout`` seconds) until the master listens
     and every worker has booted. ``output`` holds stdout (the access log) and
-    ``errors`` stderr (gunicorn's and the app's log), line by line.
+    ``errors`` stderr (gunicorn's and the app's log), line by line. ``root`` is
+    the project tree served: this one, or another revision's (the upload
+    benchmark compares two).
     """
 
     def __init__(
@@ -44,7 +46,9 @@ class GunicornProcess:
         workers: int | None = None,
         threads: int | None = None,
         start_timeout: float = 30.0,
+        root: Path = BASE_DIR,
     ) -> None:
+        self.root = root
         self.env = {**os.environ, "HOST": "127.0.0.1", "PORT": "0", **(env or {})}
         if workers is not None:
             self.env["WEB_CONCURRENCY"] = str(workers)
@@ -72,10 +76,11 @@ class GunicornProcess:
 
     def start(self) -> GunicornProcess:
         gunicorn = Path(sys.executable).with_name("gunicorn")
+        config = self.root / CONFIG.relative_to(BASE_DIR)
         self.process = subprocess.Popen(
             # INFO whatever LOG_LEVEL says: start() reads the port and sizing lines.
-            [str(gunicorn), "-c", str(CONFIG), "--log-level", "info"],
-            cwd=BASE_DIR,
+            [str(gunicorn), "-c", str(config), "--log-level", "info"],
+            cwd=self.root,
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -26,9 +26,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
-from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -37,17 +36,39 @@ from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 
+from appsettings import AppSettings, number_between
+
 logger = logging.getLogger(__name__)
 
 LIVENESS_PATHS = frozenset({"/healthz", "/healthz/"})
 READINESS_PATHS = frozenset({"/readyz", "/readyz/"})
-DEFAULTS: dict[str, float] = {"STORAGE_TIMEOUT": 2.0, "CACHE_SECONDS": 2.0}
 OK = "ok"
 
 
-def readyz_setting(name: str) -> float:
-    """An option of ``settings.READYZ``, or its default."""
-    return {**DEFAULTS, **getattr(settings, "READYZ", {})}[name]
+class ReadyzSettings(TypedDict):
+    """Every ``READYZ`` option, with its type."""
+
+    # Seconds ImageKit's API may take to answer the storage check.
+    STORAGE_TIMEOUT: float
+    # Seconds the storage check's answer is reused.
+    CACHE_SECONDS: float
+
+
+DEFAULTS: ReadyzSettings = {"STORAGE_TIMEOUT": 2.0, "CACHE_SECONDS": 2.0}
+
+readyz_settings: AppSettings[ReadyzSettings] = AppSettings(
+    "READYZ",
+    DEFAULTS,
+    rules={
+        "STORAGE_TIMEOUT": number_between(0.01, 60, unit="seconds"),
+        "CACHE_SECONDS": number_between(0, 3600, unit="seconds"),
+    },
+)
+
+
+def readyz_setting(name: Literal["STORAGE_TIMEOUT", "CACHE_SECONDS"]) -> float:
+    """One option of ``settings.READYZ``, e.g. ``readyz_setting("CACHE_SECONDS")``."""
+    return readyz_settings.get(name)
 
 
 class CheckFailed(Exception):

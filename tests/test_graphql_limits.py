@@ -108,12 +108,6 @@ def storefront_data(db):
 # --- Settings ------------------------------------------------------------------
 
 
-def test_graphql_settings_every_option_read_in_settings_module():
-    from config import settings as project_settings
-
-    assert set(project_settings.GRAPHQL) == set(DEFAULTS)
-
-
 def test_graphql_settings_follow_settings_fixture(settings):
     settings.GRAPHQL = {"MAX_DEPTH": 3}
 

@@ -244,3 +244,105 @@ def test_axes_settings_from_environment(monkeypatch):
 
     assert loaded["AXES_IPWARE_META_PRECEDENCE_ORDER"] == ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
     assert loaded["AXES_IPWARE_PROXY_COUNT"] == 0
+
+
+# --- the apps' options -----------------------------------------------------------
+
+# Each app setting: every variable that sets one of its options, its value in the
+# environment, and the option it becomes.
+APP_OPTIONS_FROM_ENV = {
+    "GRAPHQL": {
+        "GRAPHQL_MAX_DEPTH": ("7", "MAX_DEPTH", 7),
+        "GRAPHQL_MAX_ALIASES": ("8", "MAX_ALIASES", 8),
+        "GRAPHQL_MAX_TOKENS": ("900", "MAX_TOKENS", 900),
+        "GRAPHQL_MAX_COST": ("1000", "MAX_COST", 1000),
+        "GRAPHQL_MAX_LIST_LENGTH": ("50", "MAX_LIST_LENGTH", 50),
+        "GRAPHQL_MAX_INPUT_DEPTH": ("5", "MAX_INPUT_DEPTH", 5),
+        "GRAPHQL_MAX_INPUT_VALUES": ("300", "MAX_INPUT_VALUES", 300),
+        "GRAPHQL_MAX_STRING_LENGTH": ("2000", "MAX_STRING_LENGTH", 2000),
+        "GRAPHQL_DEFAULT_PAGE_SIZE": ("10", "DEFAULT_PAGE_SIZE", 10),
+        "GRAPHQL_MAX_PAGE_SIZE": ("50", "MAX_PAGE_SIZE", 50),
+        "GRAPHQL_DEFAULT_LIST_SIZE": ("5", "DEFAULT_LIST_SIZE", 5),
+        "GRAPHQL_MASK_ERRORS": ("false", "MASK_ERRORS", False),
+        "GRAPHQL_INTROSPECTION": ("false", "INTROSPECTION", False),
+    },
+    "CATALOG": {
+        "CATALOG_MAX_UPLOAD_BYTES": ("1000000", "MAX_UPLOAD_BYTES", 1_000_000),
+        "CATALOG_MAX_UPLOAD_PIXELS": ("2000000", "MAX_UPLOAD_PIXELS", 2_000_000),
+        "CATALOG_SMALL_VARIANT_SIZE": ("200", "SMALL_VARIANT_SIZE", 200),
+        "CATALOG_MAX_SRCSET_WIDTHS": ("4", "MAX_SRCSET_WIDTHS", 4),
+        "CATALOG_SNAP_WIDTHS": ("640,320,640", "SNAP_WIDTHS", (320, 640)),
+        "CATALOG_ANONYMOUS_PRESETS_ONLY": ("true", "ANONYMOUS_PRESETS_ONLY", True),
+    },
+    "MEDIA_STORE": {
+        "MEDIA_MAX_OUTPUT_SIDE": ("2000", "MAX_OUTPUT_SIDE", 2000),
+        "MEDIA_MAX_SOURCE_PIXELS": ("1000000", "MAX_SOURCE_PIXELS", 1_000_000),
+        "MEDIA_RENDITION_CACHE_DIR": ("/srv/renditions", "RENDITION_CACHE_DIR", "/srv/renditions"),
+        "MEDIA_RENDITION_CACHE_MAX_BYTES": ("1000", "RENDITION_CACHE_MAX_BYTES", 1000),
+        "MEDIA_SIGNED_URL_EXPIRE": ("600", "SIGNED_URL_EXPIRE", 600),
+        "MEDIA_MAX_CHAIN_STEPS": ("3", "MAX_CHAIN_STEPS", 3),
+        "MEDIA_MAX_RENDER_WORK": ("1000", "MAX_RENDER_WORK", 1000),
+        "MEDIA_MAX_RENDER_MEMORY": ("1000", "MAX_RENDER_MEMORY", 1000),
+        "MEDIA_MAX_CONCURRENT_RENDERS": ("3", "MAX_CONCURRENT_RENDERS", 3),
+        "MEDIA_RENDER_QUEUE_TIMEOUT": ("1.5", "RENDER_QUEUE_TIMEOUT", 1.5),
+    },
+    "READYZ": {
+        "READYZ_STORAGE_TIMEOUT": ("0.5", "STORAGE_TIMEOUT", 0.5),
+        "READYZ_CACHE_SECONDS": ("0", "CACHE_SECONDS", 0.0),
+    },
+}
+
+
+def app_settings(setting: str):
+    from catalog.conf import catalog_settings
+    from config.graphql_limits.conf import graphql_settings
+    from media_store.conf import media_store_settings
+    from ops.health import readyz_settings
+
+    return {
+        "GRAPHQL": graphql_settings,
+        "CATALOG": catalog_settings,
+        "MEDIA_STORE": media_store_settings,
+        "READYZ": readyz_settings,
+    }[setting]
+
+
+@pytest.mark.parametrize("setting", APP_OPTIONS_FROM_ENV)
+def test_app_options_unset_variables_leave_the_app_defaults(monkeypatch, setting):
+    for name in APP_OPTIONS_FROM_ENV[setting]:
+        monkeypatch.delenv(name, raising=False)
+
+    assert load_settings(monkeypatch)[setting] == {}
+
+
+@pytest.mark.parametrize("setting", APP_OPTIONS_FROM_ENV)
+def test_app_options_from_environment(monkeypatch, settings, setting):
+    variables = APP_OPTIONS_FROM_ENV[setting]
+
+    loaded = load_settings(monkeypatch, **{name: raw for name, (raw, _, _) in variables.items()})
+    setattr(settings, setting, loaded[setting])
+
+    read = app_settings(setting)()
+    assert {option: read[option] for _, option, _ in variables.values()} == {
+        option: value for _, option, value in variables.values()
+    }
+
+
+def test_app_options_every_graphql_catalog_and_readyz_option_has_a_variable():
+    for setting in ("GRAPHQL", "CATALOG", "READYZ"):
+        options = {option for _, option, _ in APP_OPTIONS_FROM_ENV[setting].values()}
+        assert options == set(app_settings(setting).defaults), setting
+
+
+def test_old_signed_url_variable_refused_with_its_new_name(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="MEDIA_SIGNED_URL_EXPIRE"):
+        load_settings(monkeypatch, IMAGEKIT_SIGNED_URL_EXPIRE="600")
+
+
+def test_env_example_lists_every_variable_settings_read():
+    read = set(re.findall(r"""env\.\w+\(\s*["']([A-Z][A-Z0-9_]*)["']""", SETTINGS.read_text()))
+    listed = set(
+        re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", (BASE_DIR / ".env.example").read_text(), re.M)
+    )
+
+    assert read - listed == set()

@@ -14,12 +14,11 @@ from dataclasses import fields as dataclass_fields
 from typing import Any, NamedTuple
 
 import strawberry
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from graphql import GraphQLError
 from strawberry.types.arguments import InputContext
 
-from catalog.conf import catalog_setting
+from appsettings import derived_from
+from catalog.conf import catalog_settings
 from media_store.budget import (
     ChainTooLongError,
     RenderBudgetExceededError,
@@ -161,23 +160,17 @@ class Policy(NamedTuple):
     render_limits: tuple[int, int]
 
 
-@functools.cache
+@derived_from(catalog_settings, media_store_settings)
 def policy() -> Policy:
     options = media_store_settings()
-    snap = catalog_setting("SNAP_WIDTHS")
+    catalog = catalog_settings()
     return Policy(
         max_side=options["MAX_OUTPUT_SIDE"],
-        snap_widths=tuple(sorted(set(snap))) if snap else None,
-        max_srcset_widths=catalog_setting("MAX_SRCSET_WIDTHS"),
+        snap_widths=catalog["SNAP_WIDTHS"],
+        max_srcset_widths=catalog["MAX_SRCSET_WIDTHS"],
         max_chain_steps=options["MAX_CHAIN_STEPS"],
         render_limits=(options["MAX_RENDER_WORK"], options["MAX_RENDER_MEMORY"]),
     )
-
-
-@receiver(setting_changed)
-def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("CATALOG", "MEDIA_STORE"):
-        policy.cache_clear()
 
 
 def snap(size: int, sizes: tuple[int, ...] | None) -> int:

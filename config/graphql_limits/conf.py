@@ -1,19 +1,14 @@
 """The GraphQL API's limits: typed defaults merged with ``settings.GRAPHQL``.
 
-Read every option through :func:`graphql_settings` (or :func:`get`). The merged
-dict is cached and dropped when ``GRAPHQL`` changes, so ``override_settings``
-and pytest-django's ``settings`` fixture take effect on the next request.
+Read every option through :func:`graphql_settings` (or :func:`get`);
+:mod:`appsettings` caches them and drops them when ``GRAPHQL`` changes.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, TypedDict
 
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
-from django.dispatch import receiver
+from appsettings import BOOLEAN, POSITIVE_INT, AppSettings, optional
 
 
 class GraphQLSettings(TypedDict):
@@ -92,49 +87,26 @@ _LIMITS = (
     "MAX_INPUT_VALUES",
     "MAX_STRING_LENGTH",
 )
-_SIZES = ("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "DEFAULT_LIST_SIZE")
-_SWITCHES = ("MASK_ERRORS", "INTROSPECTION")
 
 
-def _is_positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-@functools.cache
-def graphql_settings() -> GraphQLSettings:
-    """Return the defaults overlaid with ``settings.GRAPHQL``.
-
-    Raises ImproperlyConfigured for an unknown option or an invalid value, so a
-    typo fails at the first request instead of being silently ignored.
-    """
-    overrides: dict[str, Any] = dict(getattr(settings, "GRAPHQL", None) or {})
-    unknown = sorted(set(overrides) - set(DEFAULTS))
-    if unknown:
-        raise ImproperlyConfigured(
-            f"Unknown GRAPHQL option(s): {', '.join(unknown)}. "
-            f"Valid options: {', '.join(DEFAULTS)}."
-        )
-    merged: dict[str, Any] = {**DEFAULTS, **overrides}
-    for name in _LIMITS:
-        if merged[name] is not None and not _is_positive_int(merged[name]):
-            raise ImproperlyConfigured(f"GRAPHQL[{name!r}] must be a positive integer or None.")
-    for name in _SIZES:
-        if not _is_positive_int(merged[name]):
-            raise ImproperlyConfigured(f"GRAPHQL[{name!r}] must be a positive integer.")
-    for name in _SWITCHES:
-        if not isinstance(merged[name], bool):
-            raise ImproperlyConfigured(f"GRAPHQL[{name!r}] must be True or False.")
+def _finish(merged: dict[str, Any]) -> None:
     if merged["DEFAULT_PAGE_SIZE"] > merged["MAX_PAGE_SIZE"]:
-        raise ImproperlyConfigured("GRAPHQL['DEFAULT_PAGE_SIZE'] must not exceed MAX_PAGE_SIZE.")
-    return cast(GraphQLSettings, merged)
+        raise graphql_settings.error("DEFAULT_PAGE_SIZE", "must not exceed MAX_PAGE_SIZE")
+
+
+graphql_settings: AppSettings[GraphQLSettings] = AppSettings(
+    "GRAPHQL",
+    DEFAULTS,
+    rules={
+        **dict.fromkeys(_LIMITS, optional(POSITIVE_INT)),
+        **dict.fromkeys(("DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "DEFAULT_LIST_SIZE"), POSITIVE_INT),
+        **dict.fromkeys(("MASK_ERRORS", "INTROSPECTION"), BOOLEAN),
+    },
+    finish=_finish,
+)
+"""Every option: the defaults overlaid with ``settings.GRAPHQL``, checked."""
 
 
 def get(name: Option) -> Any:
     """Return one option, e.g. ``get("MAX_DEPTH")``."""
-    return graphql_settings()[name]
-
-
-@receiver(setting_changed)
-def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting == "GRAPHQL":
-        graphql_settings.cache_clear()
+    return graphql_settings.get(name)

@@ -13,16 +13,14 @@ from __future__ import annotations
 import functools
 import posixpath
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.http import HttpRequest
 
+from appsettings import derived_from
 from media_store.cdn.errors import CdnError
-from media_store.conf import PRIVATE_PREFIX, get, signing_key
+from media_store.conf import PRIVATE_PREFIX, get, media_store_settings, signing_key
 from media_store.exceptions import ErrorCode, InvalidTransformationError
 from media_store.grammar import Transformation, parse
 from media_store.presets import expand, only_public_presets
@@ -133,6 +131,8 @@ def _encodable(name: str) -> bool:
     return True
 
 
+# Presets, public presets and MAX_CHAIN_STEPS are read into the cached chains.
+@derived_from(media_store_settings)
 @functools.lru_cache(maxsize=1024)
 def _chain(spec: str) -> Chain:
     """Parse, expand and check ``spec``; cached per string (a listing repeats a few)."""
@@ -203,10 +203,3 @@ def _verify(rest: str, query: str) -> None:
         ) from e
     except SignatureError as e:
         raise CdnError(ErrorCode.SIGNATURE_INVALID, f"{e} {_USE_THE_API_URL}", status=403) from e
-
-
-@receiver(setting_changed)
-def _reload(*, setting: str, **kwargs: Any) -> None:
-    # Presets, public presets and MAX_CHAIN_STEPS are read into the cached chains.
-    if setting == "MEDIA_STORE":
-        _chain.cache_clear()

@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.middleware import LAST_USED_RESOLUTION
 from accounts.models import ApiToken, hash_token
 from tests.utils import graphql
 
@@ -75,3 +76,27 @@ def test_anonymous_json_query_needs_no_csrf_token(csrf_client):
     body = graphql(csrf_client, VIEWER_QUERY)
 
     assert body == {"data": {"products": {"totalCount": 0}}}
+
+
+def test_bearer_token_last_use_written_at_most_once_a_minute(client, editor, editor_token):
+    def use() -> None:
+        response = client.post(
+            "/graphql/",
+            data={"query": VIEWER_QUERY},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {editor_token}"},
+        )
+        assert response.status_code == 200
+
+    def last_used():
+        return ApiToken.objects.get(user=editor).last_used_at
+
+    use()
+    first = last_used()
+    use()
+    assert last_used() == first
+
+    earlier = first - LAST_USED_RESOLUTION
+    ApiToken.objects.filter(user=editor).update(last_used_at=earlier)
+    use()
+    assert last_used() > earlier

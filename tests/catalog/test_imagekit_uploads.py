@@ -15,7 +15,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from PIL import Image as PILImage
 from strawberry.relay import to_base64
 
@@ -269,6 +270,28 @@ def test_graphql_urls_point_at_imagekit(client, imagekit):
     (item,) = data["products"]["edges"][0]["node"]["images"]
     assert item["url"] == f"{imagekit.url_endpoint}/catalog/{image.image.name}"
     assert (fetch(item["small"]).format, fetch(item["small"]).size) == ("PNG", (90, 60))
+
+
+def test_upload_stores_its_records_and_row_in_two_statements(imagekit):
+    # given: the original and the small variant go upstream together
+    with CaptureQueriesContext(connection) as queries:
+        image = upload_image()
+
+    # then: one upsert records both files, one insert makes the row; nothing else
+    # (transaction control aside) reaches the database
+    statements = [
+        query["sql"].split(" (", 1)[0]
+        for query in queries.captured_queries
+        if not query["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    assert statements == [
+        'INSERT INTO "media_store_storedfile"',
+        'INSERT INTO "catalog_image"',
+    ]
+    assert set(StoredFile.objects.values_list("name", flat=True)) == {
+        image.image.name,
+        image.image_xs.name,
+    }
 
 
 @pytest.mark.django_db(transaction=True)

@@ -302,7 +302,7 @@ def test_large_upload_is_streamed_not_held_in_memory(tmp_path):
 
 
 def test_save_many_record_failure_deletes_the_uploaded_files(storage, imagekit, monkeypatch):
-    def locked(self, uploaded):
+    def locked(self, *uploaded):
         raise RuntimeError("database is locked")
 
     monkeypatch.setattr(ImageKitStorage, "_record", locked)

@@ -470,18 +470,18 @@ def test_register_racing_registration_loses_without_touching_the_winner(
     client, headers, uploaded, imagekit, monkeypatch
 ):
     # given: a second registration of the same file that commits while this one
-    # is past its checks (run from inside this one's derive step)
-    real_derive = uploads.derive
+    # is past its checks (run from inside this one's check of the file)
+    real_check = uploads.check_file
     winner: dict = {}
 
-    def derive_while_another_registers(handle):
-        monkeypatch.setattr(uploads, "derive", real_derive)
+    def check_while_another_registers(handle, field):
+        monkeypatch.setattr(uploads, "check_file", real_check)
         image = direct_uploads.register_uploaded_image(file_id=uploaded["fileId"], created_by=None)
         winner["image"] = image
         winner["record"] = model_to_dict(StoredFile.objects.get(name=image.image.name))
-        return real_derive(handle)
+        return real_check(handle, field)
 
-    monkeypatch.setattr(uploads, "derive", derive_while_another_registers)
+    monkeypatch.setattr(uploads, "check_file", check_while_another_registers)
 
     # when
     result = run(client, REGISTER, {"fileId": uploaded["fileId"]}, headers)
@@ -508,14 +508,14 @@ def test_register_racing_registration_loses_without_touching_the_winner(
 def test_register_in_two_threads_at_once_makes_one_image(uploaded, imagekit, monkeypatch):
     # Both threads pass every check and derive before either inserts its row.
     barrier = threading.Barrier(2, timeout=30)
-    real_derive = uploads.derive
+    real_check = uploads.check_file
 
-    def derive_together(handle):
-        derived = real_derive(handle)
+    def check_together(handle, field):
+        checked = real_check(handle, field)
         barrier.wait()
-        return derived
+        return checked
 
-    monkeypatch.setattr(uploads, "derive", derive_together)
+    monkeypatch.setattr(uploads, "check_file", check_together)
 
     def register():
         try:

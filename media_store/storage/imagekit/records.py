@@ -34,24 +34,48 @@ def from_answer(answer: Any, name: str) -> Stored:
     )
 
 
-def record(stored: Stored) -> StoredFile:
-    """Record ``stored`` as what ImageKit holds under its name (replacing any record)."""
+# What a record holds besides its name; recording a name again replaces them.
+RECORDED_FIELDS = (
+    "file_id",
+    "size",
+    "width",
+    "height",
+    "mime",
+    "is_private",
+    "uploaded_at",
+    "delete_failed_at",
+    "last_error",
+)
+
+
+def record(*stored: Stored) -> list[StoredFile]:
+    """Record each as what ImageKit holds under its name, replacing any record.
+
+    One statement for all (an upload records its original and small variant together).
+    """
     from media_store.models import StoredFile
 
-    return StoredFile.objects.update_or_create(
-        name=stored.name,
-        defaults={
-            "file_id": stored.file_id,
-            "size": stored.size,
-            "width": stored.width,
-            "height": stored.height,
-            "mime": stored.mime,
-            "is_private": stored.is_private,
-            "uploaded_at": stored.stored_at or timezone.now(),
-            "delete_failed_at": None,
-            "last_error": "",
-        },
-    )[0]
+    now = timezone.now()
+    return StoredFile.objects.bulk_create(
+        [
+            StoredFile(
+                name=item.name,
+                file_id=item.file_id,
+                size=item.size,
+                width=item.width,
+                height=item.height,
+                mime=item.mime,
+                is_private=item.is_private,
+                uploaded_at=item.stored_at or now,
+                delete_failed_at=None,
+                last_error="",
+            )
+            for item in stored
+        ],
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=list(RECORDED_FIELDS),
+    )
 
 
 def guess_mime(name: str) -> str:
