@@ -37,3 +37,17 @@ def visible(model: type[M], viewer: Viewer) -> models.QuerySet[M]:
     if model is Image:
         return visible_images(queryset, viewer)  # type: ignore[arg-type,return-value]
     return queryset
+
+
+def shared_audience(viewer: Viewer) -> str | None:
+    """Which viewers are shown the same as ``viewer``, for caches shared between them.
+
+    None for staff: private images never enter a shared cache. Signed-in viewers
+    are kept apart from anonymous ones, whom the API may show less
+    (``CATALOG_ANONYMOUS_PRESETS_ONLY``).
+    """
+    if can_see_private(viewer):
+        return None
+    if viewer is not None and viewer.is_authenticated:
+        return "signed-in"
+    return "anonymous"

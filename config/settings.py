@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "accounts",
     "media_store",
     "catalog",
+    # Persisted queries and the response cache of the GraphQL endpoint.
+    "config.graphql_cache",
 ]
 
 MIDDLEWARE = [
@@ -309,4 +311,17 @@ GRAPHQL = {
     "MASK_ERRORS": env.bool("GRAPHQL_MASK_ERRORS", default=True),
     # Turn off in production to refuse `__schema` and `__type` queries.
     "INTROSPECTION": env.bool("GRAPHQL_INTROSPECTION", default=True),
+}
+
+# Persisted queries and the response cache; defaults and meaning in
+# config.graphql_cache.conf (README, "Persisted queries and caching").
+GRAPHQL_CACHE = {
+    # Allow-list mode: only documents registered with `manage.py register_persisted_queries`.
+    "PERSISTED_QUERIES_ONLY": env.bool("GRAPHQL_PERSISTED_QUERIES_ONLY", default=False),
+    "MAX_PERSISTED_QUERY_BYTES": env.int("GRAPHQL_MAX_PERSISTED_QUERY_BYTES", default=32 * 1024),
+    # 0 turns the response cache off; it also needs a shared cache (CACHE_URL=redis://...).
+    "RESPONSE_CACHE_SECONDS": env.int("GRAPHQL_RESPONSE_CACHE_SECONDS", default=300),
+    # Cache-Control of anonymous GET responses.
+    "MAX_AGE": env.int("GRAPHQL_CACHE_MAX_AGE", default=30),
+    "STALE_WHILE_REVALIDATE": env.int("GRAPHQL_CACHE_STALE_WHILE_REVALIDATE", default=60),
 }

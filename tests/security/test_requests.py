@@ -94,8 +94,9 @@ def test_mutation_over_get(client, nothing_stored):
         headers={"Accept": "application/json"},
     )
 
-    message = refused(response, 400, ErrorCode.BAD_REQUEST)
-    assert "mutation" in message.lower()
+    message = refused(response, 405, ErrorCode.POST_REQUIRED)
+    assert "send it with POST" in message
+    assert response["Allow"] == "POST"
 
 
 def test_get_with_variables_not_json(client, nothing_stored):

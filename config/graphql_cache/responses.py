@@ -1,0 +1,167 @@
+"""The response cache: query results of public data, shared by every app server.
+
+An entry is keyed by the document's hash, the operation name, the variables,
+which viewers may share it (catalog.visibility.shared_audience: staff never),
+the catalog version (config.graphql_cache.invalidation) and a fingerprint of
+the schema and the settings that shape responses; it holds the encoded body
+and its ETag. Only successful queries are stored: never a response with errors,
+a mutation or an upload.
+
+GET responses carry the ETag and answer a matching ``If-None-Match`` with 304;
+anonymous ones are public for ``MAX_AGE`` seconds (then
+``STALE_WHILE_REVALIDATE``), other ones ``private, no-store``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http.response import HttpResponseBase
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import parse_etags
+from strawberry.http import GraphQLRequestData
+
+from catalog.conf import DEFAULTS as CATALOG_DEFAULTS
+from catalog.conf import catalog_setting
+from catalog.visibility import shared_audience
+from config.graphql_cache import invalidation
+from config.graphql_cache.conf import get, response_cache_seconds
+from config.graphql_cache.persisted import PersistedQuery, document_hash
+from config.graphql_limits import graphql_settings
+from media_store.conf import media_store_settings, signing_key
+
+KEY_PREFIX = "graphql:response:"
+# What a response to a GET depends on besides its URL.
+VARY = ("Authorization", "Cookie")
+
+
+def cache_key(
+    request: HttpRequest, data: GraphQLRequestData, persisted: PersistedQuery | None
+) -> str | None:
+    """The key a response to this request is stored under, or None if it may not be.
+
+    Only GETs and JSON POSTs (never multipart uploads) of viewers who may share
+    what they see, while the response cache is on.
+    """
+    if request.method == "POST" and request.content_type != "application/json":
+        return None
+    if persisted is not None:
+        sha256 = persisted.sha256
+    elif data.query is not None:
+        sha256 = document_hash(data.query)
+    else:
+        return None
+    seconds = response_cache_seconds()
+    audience = shared_audience(request.user) if seconds else None
+    if audience is None:
+        return None
+    variables = json.dumps(data.variables or {}, sort_keys=True, separators=(",", ":"))
+    parts = (
+        fingerprint(),
+        invalidation.current(),
+        audience,
+        sha256,
+        data.operation_name or "",
+        variables,
+    )
+    return KEY_PREFIX + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def cached_response(request: HttpRequest, key: str) -> HttpResponseBase | None:
+    """The stored response for ``key`` (or a 304 for a GET that has it), or None."""
+    entry = cache.get(key)
+    if entry is None:
+        return None
+    etag, body = entry
+    return _respond(request, HttpResponse(body, content_type="application/json"), etag)
+
+
+def finish(
+    request: HttpRequest, response: HttpResponseBase, *, key: str | None, succeeded: bool
+) -> HttpResponseBase:
+    """Store a response that may be shared, and give a GET its caching headers.
+
+    ``succeeded``: a query that ran without errors; nothing else is stored, and a
+    GET of anything else is ``no-store``.
+    """
+    if not (succeeded and response.status_code == 200 and isinstance(response, HttpResponse)):
+        if request.method == "GET":
+            patch_cache_control(response, no_store=True)
+            patch_vary_headers(response, VARY)
+        return response
+    body = response.content
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    if key is not None:
+        cache.set(key, (etag, body), response_cache_seconds())
+    return _respond(request, response, etag)
+
+
+def _respond(request: HttpRequest, response: HttpResponse, etag: str) -> HttpResponseBase:
+    if request.method != "GET":
+        return response
+    if _matches(request, etag):
+        response = HttpResponseNotModified()
+    response["ETag"] = f'"{etag}"'
+    if request.user.is_authenticated:
+        patch_cache_control(response, private=True, no_store=True)
+    else:
+        patch_cache_control(
+            response,
+            public=True,
+            max_age=get("MAX_AGE"),
+            stale_while_revalidate=get("STALE_WHILE_REVALIDATE"),
+        )
+    patch_vary_headers(response, VARY)
+    return response
+
+
+def _matches(request: HttpRequest, etag: str) -> bool:
+    """``If-None-Match`` names ``etag`` (weak comparison, as RFC 9110 asks for GET) or is *."""
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    tags = parse_etags(header)
+    return "*" in tags or any(tag.removeprefix("W/").strip('"') == etag for tag in tags)
+
+
+@functools.cache
+def fingerprint() -> str:
+    """What a stored response depends on besides the data: the schema, and the
+    settings that change what a response holds or whether a query is refused.
+
+    A deployment that changes any of them stops using the entries of the old one.
+    The URL signing keys are in it (hashed, never stored as such): a new key
+    makes every signed URL in the old entries invalid.
+    """
+    from config.schema import schema  # the schema imports the whole API
+
+    media = {k: v for k, v in media_store_settings().items() if k != "RENDITION_CACHE_DIR"}
+    parts: list[Any] = [
+        str(schema),
+        sorted(graphql_settings().items()),
+        get("PERSISTED_QUERIES_ONLY"),
+        [(name, catalog_setting(name)) for name in sorted(CATALOG_DEFAULTS)],
+        sorted(media.items(), key=lambda item: item[0]),
+        settings.SITE_URL,
+        settings.MEDIA_URL,
+        settings.STORAGES["default"],
+        getattr(settings, "IMAGEKIT_URL_ENDPOINT", ""),
+        getattr(settings, "IMAGEKIT_PRIVATE_FILES", False),
+        getattr(settings, "IMAGEKIT_FOLDER", ""),
+        signing_key(),
+        getattr(settings, "IMAGEKIT_PRIVATE_KEY", ""),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+@receiver(setting_changed)
+def _reload(**kwargs: Any) -> None:
+    fingerprint.cache_clear()
