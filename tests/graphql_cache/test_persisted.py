@@ -41,6 +41,24 @@ def test_unknown_hash_is_persisted_query_not_found(client):
     assert response["Cache-Control"] == "no-store"
 
 
+def test_persisted_get_is_never_graphiql(client):
+    # curl and many HTTP clients send Accept: */*, which asks strawberry for GraphiQL
+    # when a GET has no `query`.
+    response = client.get(
+        "/graphql/", {"extensions": json.dumps(persisted(CATEGORIES))}, headers={"Accept": "*/*"}
+    )
+
+    assert response["Content-Type"] == "application/json"
+    assert error_code(response) == ErrorCode.PERSISTED_QUERY_NOT_FOUND
+
+
+def test_browser_get_without_query_is_still_graphiql(client):
+    response = client.get("/graphql/", headers={"Accept": "text/html"})
+
+    assert response["Content-Type"].startswith("text/html")
+    assert b"graphiql" in response.content.lower()
+
+
 def test_registered_document_is_found_by_hash(client):
     product_with_images(1)
 

@@ -99,14 +99,16 @@ def test_mutation_over_get(client, nothing_stored):
     assert response["Allow"] == "POST"
 
 
-def test_get_with_variables_not_json(client, nothing_stored):
+@pytest.mark.parametrize("parameter", ["variables", "extensions"])
+def test_get_with_parameter_not_json(client, parameter, nothing_stored):
     response = client.get(
         GRAPHQL_URL,
-        {"query": "query($n: Int) { products(first: $n) { totalCount } }", "variables": "{n:"},
+        {"query": "query($n: Int) { products(first: $n) { totalCount } }", parameter: "{n:"},
         headers={"Accept": "application/json"},
     )
 
-    refused(response, 400, ErrorCode.INVALID_JSON)
+    message = refused(response, 400, ErrorCode.INVALID_JSON)
+    assert message.startswith(f"The `{parameter}` parameter is not valid JSON")
 
 
 def test_method_not_allowed(client, nothing_stored):
