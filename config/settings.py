@@ -243,9 +243,9 @@ CACHE_URL = env.str("CACHE_URL", default="locmemcache://")
 CACHES = {
     "default": env.cache_url_config(
         CACHE_URL,
-        # Django's own Redis backend, whatever else is installed (django-environ
-        # would pick django-redis if present).
-        backend="django.core.cache.backends.redis.RedisCache"
+        # Django's own Redis backend (with its clients reused: config.redis_cache),
+        # whatever else is installed (django-environ would pick django-redis if present).
+        backend="config.redis_cache.RedisCache"
         if CACHE_URL.startswith(("redis://", "rediss://", "rediscache://"))
         else None,
     ),

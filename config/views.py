@@ -177,8 +177,8 @@ class CatalogGraphQLView(GraphQLView):
         # One operation: batches are refused here (the schema does not enable them).
         data = self.parse_http_body(adapter)
         persisted_query = persisted.read_extension(data.extensions, data.query)
-        key = responses.cache_key(request, data, persisted_query)
-        if key is not None and (stored := responses.cached_response(request, key)) is not None:
+        slot = responses.slot_for(request, data, persisted_query)
+        if slot is not None and (stored := responses.cached_response(request, slot)) is not None:
             return stored
         if data.query is None and persisted_query is not None:
             data.query = persisted.load(persisted_query)
@@ -201,7 +201,7 @@ class CatalogGraphQLView(GraphQLView):
             persisted.remember(persisted_query, data.query)
         response = self.create_response(self.process_result(request, result), sub_response)
         succeeded = ran is OperationType.QUERY and not result.errors
-        return responses.finish(request, response, key=key, succeeded=succeeded)
+        return responses.finish(request, response, slot=slot, succeeded=succeeded)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A persisted query's GET has no `query` either; curl sends Accept: */*.

@@ -1,7 +1,8 @@
 """The catalog version: a token in the shared cache that every write to the catalog replaces.
 
-Cached responses are keyed by it (config.graphql_cache.responses), so a new token
-makes every entry unreachable at once; they expire on their own.
+Cached responses hold the version they were computed at and count only while it
+is current (config.graphql_cache.responses), so a new token makes every entry
+stale at once; they are overwritten or expire on their own.
 
 Writes are recognised by their SQL, in an execute wrapper on every database
 connection, rather than by model signals: ``QuerySet.update()``,
@@ -10,7 +11,7 @@ data migrations send none. Any INSERT, UPDATE, DELETE or TRUNCATE naming a table
 whose rows a response can hold (the catalog's, and the users' whose names images
 show) replaces the token when its transaction commits: a reader that starts
 after the commit sees the new data and the new token, and a reader that took the
-old token can only store its result under the old one. A rolled-back write
+old token can only store its result as of the old one. A rolled-back write
 changes nothing and replaces nothing.
 """
 
@@ -44,7 +45,7 @@ def current() -> str:
 
 
 def bump() -> None:
-    """Make every cached response unreachable."""
+    """Make every cached response stale."""
     cache.set(VERSION_KEY, _new_token(), None)
 
 

@@ -1,11 +1,12 @@
 """The response cache: query results of public data, shared by every app server.
 
 An entry is keyed by the document's hash, the operation name, the variables,
-which viewers may share it (catalog.visibility.shared_audience: staff never),
-the catalog version (config.graphql_cache.invalidation) and a fingerprint of
-the schema and the settings that shape responses; it holds the encoded body
-and its ETag. Only successful queries are stored: never a response with errors,
-a mutation or an upload.
+which viewers may share it (catalog.visibility.shared_audience: staff never) and
+a fingerprint of the schema and the settings that shape responses; it holds the
+catalog version it was computed at (config.graphql_cache.invalidation), the
+encoded body and its ETag, and counts only while that version is current (one
+round trip reads both). Only successful queries are stored: never a response
+with errors, a mutation or an upload.
 
 GET responses carry the ETag and answer a matching ``If-None-Match`` with 304;
 anonymous ones are public for ``MAX_AGE`` seconds (then
@@ -17,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -43,13 +45,21 @@ KEY_PREFIX = "graphql:response:"
 VARY = ("Authorization", "Cookie")
 
 
-def cache_key(
+@dataclass(slots=True)
+class Slot:
+    """Where the response to one request is kept, and the catalog version it was read at."""
+
+    key: str
+    version: str = ""
+
+
+def slot_for(
     request: HttpRequest, data: GraphQLRequestData, persisted: PersistedQuery | None
-) -> str | None:
-    """The key a response to this request is stored under, or None if it may not be.
+) -> Slot | None:
+    """Where a response to this request is kept, or None if it may not be.
 
     Only GETs and JSON POSTs (never multipart uploads) of viewers who may share
-    what they see, while the response cache is on.
+    what they see, while the response cache is on. No I/O.
     """
     if request.method == "POST" and request.content_type != "application/json":
         return None
@@ -59,38 +69,42 @@ def cache_key(
         sha256 = document_hash(data.query)
     else:
         return None
-    seconds = response_cache_seconds()
-    audience = shared_audience(request.user) if seconds else None
+    audience = shared_audience(request.user) if response_cache_seconds() else None
     if audience is None:
         return None
     variables = json.dumps(data.variables or {}, sort_keys=True, separators=(",", ":"))
-    parts = (
-        fingerprint(),
-        invalidation.current(),
-        audience,
-        sha256,
-        data.operation_name or "",
-        variables,
-    )
-    return KEY_PREFIX + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    parts = (fingerprint(), audience, sha256, data.operation_name or "", variables)
+    return Slot(KEY_PREFIX + hashlib.sha256("\x1f".join(parts).encode()).hexdigest())
 
 
-def cached_response(request: HttpRequest, key: str) -> HttpResponseBase | None:
-    """The stored response for ``key`` (or a 304 for a GET that has it), or None."""
-    entry = cache.get(key)
-    if entry is None:
+def cached_response(request: HttpRequest, slot: Slot) -> HttpResponseBase | None:
+    """The stored response (or a 304 for a GET that has it), or None; fills ``slot.version``.
+
+    One round trip reads the catalog version and the entry: the entry counts only
+    if it was stored at the current version.
+    """
+    found = cache.get_many([invalidation.VERSION_KEY, slot.key])
+    version = found.get(invalidation.VERSION_KEY)
+    if version is None:
+        slot.version = invalidation.current()  # first use, or lost: every entry is stale
         return None
-    etag, body = entry
+    slot.version = version
+    entry = found.get(slot.key)
+    if entry is None or entry[0] != version:
+        return None
+    _, etag, body = entry
     return _respond(request, HttpResponse(body, content_type="application/json"), etag)
 
 
 def finish(
-    request: HttpRequest, response: HttpResponseBase, *, key: str | None, succeeded: bool
+    request: HttpRequest, response: HttpResponseBase, *, slot: Slot | None, succeeded: bool
 ) -> HttpResponseBase:
     """Store a response that may be shared, and give a GET its caching headers.
 
     ``succeeded``: a query that ran without errors; nothing else is stored, and a
-    GET of anything else is ``no-store``.
+    GET of anything else is ``no-store``. The entry is stored with the version
+    read before the query ran: if a write committed meanwhile, the entry is
+    already stale and never served.
     """
     if not (succeeded and response.status_code == 200 and isinstance(response, HttpResponse)):
         if request.method == "GET":
@@ -99,8 +113,8 @@ def finish(
         return response
     body = response.content
     etag = hashlib.sha256(body).hexdigest()[:32]
-    if key is not None:
-        cache.set(key, (etag, body), response_cache_seconds())
+    if slot is not None:
+        cache.set(slot.key, (slot.version, etag, body), response_cache_seconds())
     return _respond(request, response, etag)
 
 

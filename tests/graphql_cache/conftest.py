@@ -30,7 +30,7 @@ def empty_cache() -> Iterator[None]:
 def response_cache(settings, redis_url) -> str:
     """The default cache is Redis (the run's own, emptied), and the response cache is on."""
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        "default": {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": redis_url}
     }
     settings.GRAPHQL_CACHE = {**settings.GRAPHQL_CACHE, "RESPONSE_CACHE_SECONDS": 300}
     cache.clear()
