@@ -10,6 +10,7 @@ and the allow-list mode runs what Apollo's manifest generator listed.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import subprocess
@@ -24,6 +25,9 @@ from ops.gunicorn_process import BASE_DIR, GunicornProcess
 
 JS = BASE_DIR / "tests" / "js"
 NODE = shutil.which("node")
+README = BASE_DIR / "README.md"
+APOLLO_MARKER = "<!-- apollo-client: tests/graphql_cache/test_apollo_client.py runs this"
+CURL_MARKER = "<!-- persisted-curl: tests/graphql_cache/test_apollo_client.py runs these"
 
 CATEGORIES = "query Categories { categories { name slug } }"
 PRODUCTS = "query Products { products { totalCount } }"
@@ -218,3 +222,48 @@ def test_allow_list_runs_what_the_manifest_generator_listed(node, environment, t
     assert wire(unlisted) == [("GET", False, 404)]
     assert unlisted["data"] is None
     assert unlisted["error"]["codes"] == ["PERSISTED_QUERY_NOT_IN_LIST"]
+
+
+def readme_block(marker: str, language: str) -> str:
+    text = README.read_text()
+    block = re.search(rf"```{language}\n(.*?)```", text[text.index(marker) :], re.DOTALL)
+    assert block, f"README: no ```{language} block after {marker!r}"
+    return block.group(1)
+
+
+def test_readme_shows_the_apollo_configuration_tested_here():
+    script = (JS / "apollo_client.mjs").read_text()
+    lines = [line.strip() for line in readme_block(APOLLO_MARKER, "js").splitlines()]
+    # Everything but the URL: the imports, the cache and the link.
+    shown = [line for line in lines if line.startswith(("import ", "cache:", "link:"))]
+
+    assert len(shown) == 5
+    for line in shown:
+        assert line in script, line
+
+
+def test_readme_curl_commands(servers):
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.fail("curl is not installed: apt-get install curl")
+    one, _ = servers
+    commands = readme_block(CURL_MARKER, "sh").replace("http://127.0.0.1:8000", one.url)
+
+    completed = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", commands],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    decoder, output, answers = json.JSONDecoder(), completed.stdout, []
+    while output.strip():
+        answer, end = decoder.raw_decode(output.strip())
+        answers.append(answer)
+        output = output.strip()[end:]
+    not_found, registered, found = answers
+    assert not_found["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert "categories" in registered["data"]
+    assert found == registered

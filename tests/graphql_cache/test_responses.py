@@ -123,6 +123,20 @@ def test_signed_in_viewers_get_entries_of_their_own(
     assert len(response_keys(response_cache)) == 2
 
 
+def test_anonymous_viewers_never_get_what_signed_in_ones_may(
+    client, response_cache, settings, catalog, django_user_model
+):
+    # Anonymous viewers get presets only: a signed-in viewer's transformed URLs,
+    # once cached, must not answer an anonymous request.
+    settings.CATALOG = {**settings.CATALOG, "ANONYMOUS_PRESETS_ONLY": True}
+    headers = auth(django_user_model.objects.create_user("shopper"))
+    assert "errors" not in get(client, query=LISTING, **headers).json()
+
+    response = get(client, query=LISTING)
+
+    assert error_code(response) == "PRESETS_ONLY"
+
+
 def test_response_cache_is_off_with_a_per_process_cache(
     client, settings, catalog, django_assert_num_queries
 ):

@@ -11,9 +11,11 @@
 // was sent, status and caching headers).
 import { readFileSync } from "node:fs";
 
-import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql } from "@apollo/client";
+// README.md's imports, then what this script needs besides.
+import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { sha256 } from "crypto-hash";
+import { CombinedGraphQLErrors, gql } from "@apollo/client";
 
 const scenario = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const requests = [];
