@@ -69,8 +69,10 @@ MIDDLEWARE = [
     "ops.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Cached renditions are answered here, before sessions, auth and CSRF.
+    # Cached renditions and cached anonymous GraphQL GETs are answered here,
+    # before sessions, auth and CSRF.
     "media_store.middleware.CachedRenditionMiddleware",
+    "config.graphql_cache.middleware.CachedResponseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -4,6 +4,8 @@
   and the allow-list mode, documents kept in the shared cache;
 - :mod:`~config.graphql_cache.responses`: query results of public data in the
   shared cache, ETags, 304s and Cache-Control;
+- :mod:`~config.graphql_cache.middleware`: stored responses to anonymous GETs,
+  answered before sessions and authentication;
 - :mod:`~config.graphql_cache.invalidation`: the catalog version every write
   replaces when it commits;
 - :mod:`~config.graphql_cache.conf`: the options (``settings.GRAPHQL_CACHE``);

@@ -45,11 +45,16 @@ KEY_PREFIX = "graphql:response:"
 VARY = ("Authorization", "Cookie")
 
 
+ANONYMOUS = "anonymous"
+
+
 @dataclass(slots=True)
 class Slot:
     """Where the response to one request is kept, and the catalog version it was read at."""
 
     key: str
+    # Who may share it (catalog.visibility.shared_audience).
+    audience: str
     version: str = ""
 
 
@@ -63,18 +68,26 @@ def slot_for(
     """
     if request.method == "POST" and request.content_type != "application/json":
         return None
+    if not response_cache_seconds():
+        return None
+    return anonymous_slot(data, persisted, shared_audience(request.user))
+
+
+def anonymous_slot(
+    data: GraphQLRequestData, persisted: PersistedQuery | None, audience: str | None = ANONYMOUS
+) -> Slot | None:
+    """Where a response to ``data`` for ``audience`` is kept (None: nowhere). No I/O."""
+    if audience is None or not response_cache_seconds():
+        return None
     if persisted is not None:
         sha256 = persisted.sha256
     elif data.query is not None:
         sha256 = document_hash(data.query)
     else:
         return None
-    audience = shared_audience(request.user) if response_cache_seconds() else None
-    if audience is None:
-        return None
     variables = json.dumps(data.variables or {}, sort_keys=True, separators=(",", ":"))
     parts = (fingerprint(), audience, sha256, data.operation_name or "", variables)
-    return Slot(KEY_PREFIX + hashlib.sha256("\x1f".join(parts).encode()).hexdigest())
+    return Slot(KEY_PREFIX + hashlib.sha256("\x1f".join(parts).encode()).hexdigest(), audience)
 
 
 def cached_response(request: HttpRequest, slot: Slot) -> HttpResponseBase | None:
@@ -93,7 +106,10 @@ def cached_response(request: HttpRequest, slot: Slot) -> HttpResponseBase | None
     if entry is None or entry[0] != version:
         return None
     _, etag, body = entry
-    return _respond(request, HttpResponse(body, content_type="application/json"), etag)
+    # Answered before CommonMiddleware, which would set the length.
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Length"] = str(len(body))
+    return _respond(request, response, etag, public=slot.audience == ANONYMOUS)
 
 
 def finish(
@@ -115,24 +131,26 @@ def finish(
     etag = hashlib.sha256(body).hexdigest()[:32]
     if slot is not None:
         cache.set(slot.key, (slot.version, etag, body), response_cache_seconds())
-    return _respond(request, response, etag)
+    return _respond(request, response, etag, public=not request.user.is_authenticated)
 
 
-def _respond(request: HttpRequest, response: HttpResponse, etag: str) -> HttpResponseBase:
+def _respond(
+    request: HttpRequest, response: HttpResponse, etag: str, *, public: bool
+) -> HttpResponseBase:
     if request.method != "GET":
         return response
     if _matches(request, etag):
         response = HttpResponseNotModified()
     response["ETag"] = f'"{etag}"'
-    if request.user.is_authenticated:
-        patch_cache_control(response, private=True, no_store=True)
-    else:
+    if public:
         patch_cache_control(
             response,
             public=True,
             max_age=get("MAX_AGE"),
             stale_while_revalidate=get("STALE_WHILE_REVALIDATE"),
         )
+    else:
+        patch_cache_control(response, private=True, no_store=True)
     patch_vary_headers(response, VARY)
     return response
 

@@ -222,6 +222,18 @@ def test_private_images_never_enter_the_shared_cache(
             assert private.encode() not in value
 
 
+def test_staff_never_get_the_anonymous_entry(client, response_cache, django_user_model):
+    product = product_with_images(1)
+    stored_image("secret", product=product, is_private=True)
+    document = "{ products { edges { node { images { name } } } } }"
+    assert "secret" not in get(client, query=document).content.decode()
+
+    client.force_login(django_user_model.objects.create_user("staff", is_staff=True))
+    seen_by_staff = get(client, query=document)
+
+    assert "secret" in seen_by_staff.content.decode()
+
+
 def test_entries_expire_before_signed_urls_do(client, response_cache, settings, imagekit):
     # ImageKit private files: every URL, public images' too, is signed with an expiry.
     settings.IMAGEKIT_PRIVATE_FILES = True
@@ -241,6 +253,55 @@ def test_entries_expire_before_signed_urls_do(client, response_cache, settings, 
     # the URL is still valid `margin` seconds after that.
     latest_use = time.time() + ttl + conf["MAX_AGE"] + conf["STALE_WHILE_REVALIDATE"]
     assert expires - latest_use >= margin - 2
+
+
+# --- Answered before sessions and authentication (config.graphql_cache.middleware) ----------
+
+
+def test_anonymous_hit_is_answered_before_sessions_and_authentication(
+    client, response_cache, catalog, settings
+):
+    get(client, query=LISTING)
+    # Only the cache middleware and those before it (health, request log, security,
+    # static files and renditions) are left to answer.
+    index = settings.MIDDLEWARE.index("config.graphql_cache.middleware.CachedResponseMiddleware")
+    settings.MIDDLEWARE = settings.MIDDLEWARE[: index + 1]
+
+    response = get(client, query=LISTING)
+
+    assert response.status_code == 200
+    assert response.json()["data"]["products"]["totalCount"] == 3
+    assert response["Cache-Control"] == "public, max-age=30, stale-while-revalidate=60"
+    assert response["Content-Length"] == str(len(response.content))
+
+
+def test_token_requests_go_to_the_view(client, response_cache, catalog, django_user_model):
+    anonymous = get(client, query=LISTING)
+    headers = auth(django_user_model.objects.create_user("shopper"))
+
+    signed_in = get(client, query=LISTING, **headers)
+
+    assert signed_in.content == anonymous.content
+    assert signed_in["Cache-Control"] == "private, no-store"
+
+
+def test_malformed_parameters_go_to_the_view(client, response_cache, catalog):
+    get(client, query=LISTING)
+
+    response = client.get(
+        "/graphql/", {"query": LISTING, "variables": "{"}, headers={"Accept": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert error_code(response) == "INVALID_JSON"
+
+
+def test_unknown_host_is_refused_before_the_cache(client, response_cache, catalog):
+    get(client, query=LISTING)
+
+    response = get(client, query=LISTING, Host="evil.example")
+
+    assert response.status_code == 400
 
 
 # --- HTTP caching --------------------------------------------------------------------------
