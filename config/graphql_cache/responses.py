@@ -3,10 +3,11 @@
 An entry is keyed by the document's hash, the operation name, the variables,
 which viewers may share it (catalog.visibility.shared_audience: staff never) and
 a fingerprint of the schema and the settings that shape responses; it holds the
-catalog version it was computed at (config.graphql_cache.invalidation), the
-encoded body and its ETag, and counts only while that version is current (one
-round trip reads both). Only successful queries are stored: never a response
-with errors, a mutation or an upload.
+catalog version it was computed at (config.graphql_cache.invalidation) and the
+body's ETag, and counts only while that version is current (one round trip reads
+both); the body itself is stored under its ETag (config.graphql_cache.bodies).
+Only successful queries are stored: never a response with errors, a mutation or
+an upload.
 
 GET responses carry the ETag and answer a matching ``If-None-Match`` with 304;
 anonymous ones are public for ``MAX_AGE`` seconds (then
@@ -35,12 +36,15 @@ from catalog.conf import DEFAULTS as CATALOG_DEFAULTS
 from catalog.conf import catalog_setting
 from catalog.visibility import shared_audience
 from config.graphql_cache import invalidation
+from config.graphql_cache.bodies import recent_bodies
 from config.graphql_cache.conf import get, response_cache_seconds
 from config.graphql_cache.persisted import PersistedQuery, document_hash
 from config.graphql_limits import graphql_settings
 from media_store.conf import media_store_settings, signing_key
 
 KEY_PREFIX = "graphql:response:"
+# Bodies are stored under their ETag, apart from the entries that name them.
+BODY_PREFIX = "graphql:body:"
 # What a response to a GET depends on besides its URL.
 VARY = ("Authorization", "Cookie")
 
@@ -94,7 +98,8 @@ def cached_response(request: HttpRequest, slot: Slot) -> HttpResponseBase | None
     """The stored response (or a 304 for a GET that has it), or None; fills ``slot.version``.
 
     One round trip reads the catalog version and the entry: the entry counts only
-    if it was stored at the current version.
+    if it was stored at the current version. Its body comes from this process's
+    recent bodies, or a second round trip.
     """
     found = cache.get_many([invalidation.VERSION_KEY, slot.key])
     version = found.get(invalidation.VERSION_KEY)
@@ -105,11 +110,20 @@ def cached_response(request: HttpRequest, slot: Slot) -> HttpResponseBase | None
     entry = found.get(slot.key)
     if entry is None or entry[0] != version:
         return None
-    _, etag, body = entry
+    etag = entry[1]
+    public = slot.audience == ANONYMOUS
+    if request.method == "GET" and _matches(request, etag):
+        return _http_caching(HttpResponseNotModified(), etag, public=public)
+    body = recent_bodies.get(etag)
+    if body is None:
+        body = cache.get(BODY_PREFIX + etag)
+        if body is None:
+            return None  # gone before its entry: run the query again
+        recent_bodies.put(etag, body)
     # Answered before CommonMiddleware, which would set the length.
     response = HttpResponse(body, content_type="application/json")
     response["Content-Length"] = str(len(body))
-    return _respond(request, response, etag, public=slot.audience == ANONYMOUS)
+    return _respond(request, response, etag, public=public)
 
 
 def finish(
@@ -130,7 +144,10 @@ def finish(
     body = response.content
     etag = hashlib.sha256(body).hexdigest()[:32]
     if slot is not None:
-        cache.set(slot.key, (slot.version, etag, body), response_cache_seconds())
+        cache.set_many(
+            {slot.key: (slot.version, etag), BODY_PREFIX + etag: body}, response_cache_seconds()
+        )
+        recent_bodies.put(etag, body)
     return _respond(request, response, etag, public=not request.user.is_authenticated)
 
 
@@ -141,6 +158,10 @@ def _respond(
         return response
     if _matches(request, etag):
         response = HttpResponseNotModified()
+    return _http_caching(response, etag, public=public)
+
+
+def _http_caching(response: HttpResponseBase, etag: str, *, public: bool) -> HttpResponseBase:
     response["ETag"] = f'"{etag}"'
     if public:
         patch_cache_control(

@@ -16,12 +16,14 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from config.graphql_cache.bodies import recent_bodies
 from tests.utils import GRAPHQL_URL
 
 
 @pytest.fixture(autouse=True)
 def empty_cache() -> Iterator[None]:
     cache.clear()
+    recent_bodies.clear()
     yield
     cache.clear()
 

@@ -10,8 +10,11 @@ import pytest
 import redis
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Category
+from config.graphql_cache.bodies import RecentBodies, recent_bodies
 from config.graphql_cache.conf import graphql_cache_settings, response_cache_seconds
 from config.graphql_cache.persisted import CLIENT_PREFIX
 from tests.catalog.factories import product_with_images, stored_image
@@ -341,6 +344,68 @@ def test_hit_answers_if_none_match_with_304_without_sql(
     assert response["ETag"] == etag
     assert response["Cache-Control"] == "public, max-age=30, stale-while-revalidate=60"
     assert response["Vary"] == "Authorization, Cookie"
+
+
+def test_304_from_the_cache_needs_no_body(
+    client, response_cache, catalog, django_assert_num_queries
+):
+    etag = get(client, query=LISTING)["ETag"]
+    _forget_bodies(response_cache)
+
+    with django_assert_num_queries(0):
+        response = get(client, query=LISTING, **{"If-None-Match": etag})
+
+    assert response.status_code == 304
+
+
+def test_body_gone_before_its_entry_runs_the_query_again(client, response_cache, catalog):
+    with CaptureQueriesContext(connection) as executed:
+        first = get(client, query=LISTING)
+    _forget_bodies(response_cache)
+
+    with CaptureQueriesContext(connection) as again_executed:
+        again = get(client, query=LISTING)
+
+    assert len(again_executed) == len(executed) == 2  # products, their images
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert recent_bodies.get(again["ETag"].strip('"')) == first.content
+
+
+def test_a_process_keeps_bodies_it_served(
+    client, response_cache, catalog, django_assert_num_queries
+):
+    first = get(client, query=LISTING)
+    client_redis = redis.Redis.from_url(response_cache)
+    for key in client_redis.scan_iter("*graphql:body:*"):
+        client_redis.delete(key)
+
+    # The entry still names the body, which this process has at hand.
+    with django_assert_num_queries(0):
+        assert get(client, query=LISTING).content == first.content
+
+
+def test_recent_bodies_are_bounded_in_bytes():
+    bodies = RecentBodies(max_bytes=10)
+    bodies.put("a", b"12345")
+    bodies.put("b", b"12345")
+    assert bodies.get("a") == b"12345"  # now the most recent
+
+    bodies.put("c", b"123")
+    bodies.put("huge", b"x" * 11)
+
+    assert bodies.get("b") is None
+    assert bodies.get("a") == b"12345"
+    assert bodies.get("c") == b"123"
+    assert bodies.get("huge") is None
+
+
+def _forget_bodies(redis_url: str) -> None:
+    """Drop every body, here and in the shared cache; the entries stay."""
+    recent_bodies.clear()
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("*graphql:body:*"):
+        client.delete(key)
 
 
 def test_miss_answers_if_none_match_with_304_too(client, catalog):
