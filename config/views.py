@@ -181,8 +181,8 @@ class CatalogGraphQLView(GraphQLView):
         if slot is not None and (stored := responses.cached_response(request, slot)) is not None:
             return stored
         if data.query is None and persisted_query is not None:
-            data.query = persisted.load(persisted_query)
-        if data.query is not None:
+            data.query = persisted.load(persisted_query)  # only a listed one in allow-list mode
+        elif data.query is not None:
             persisted.check_listed(data.query, persisted_query)
 
         sub_response = self.get_sub_response(request)
@@ -275,6 +275,17 @@ class CatalogGraphQLView(GraphQLView):
                 ErrorCode.INVALID_JSON,
                 f"{what} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.",
             ) from e
+
+    def parse_http_body(self, request: Any) -> Any:
+        data = super().parse_http_body(request)
+        # strawberry checks query, variables and extensions, but not this one.
+        if not isinstance(data, list) and not isinstance(data.operation_name, str | None):
+            raise RequestError(
+                400,
+                ErrorCode.BAD_REQUEST,
+                "The GraphQL operation's `operationName` must be a string or null, if provided.",
+            )
+        return data
 
     def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
         """A GET's parameters, ``variables`` and ``extensions`` decoded from JSON."""

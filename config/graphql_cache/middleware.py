@@ -53,7 +53,7 @@ class CachedResponseMiddleware:
             persisted = read_extension(data.extensions, data.query)
         except RequestError:
             return None  # the view explains the refusal
-        slot = responses.anonymous_slot(data, persisted)
+        slot = responses.slot_of(data, persisted)
         if slot is None:
             return None
         request.get_host()  # ALLOWED_HOSTS, as the rest of the stack would check it

@@ -74,13 +74,16 @@ def slot_for(
         return None
     if not response_cache_seconds():
         return None
-    return anonymous_slot(data, persisted, shared_audience(request.user))
+    return slot_of(data, persisted, shared_audience(request.user))
 
 
-def anonymous_slot(
+def slot_of(
     data: GraphQLRequestData, persisted: PersistedQuery | None, audience: str | None = ANONYMOUS
 ) -> Slot | None:
-    """Where a response to ``data`` for ``audience`` is kept (None: nowhere). No I/O."""
+    """Where a response to ``data`` for ``audience`` is kept (None: nowhere). No I/O.
+
+    The middleware's way in: it knows the request is anonymous without a user.
+    """
     if audience is None or not response_cache_seconds():
         return None
     if persisted is not None:
@@ -89,7 +92,10 @@ def anonymous_slot(
         sha256 = document_hash(data.query)
     else:
         return None
-    variables = json.dumps(data.variables or {}, sort_keys=True, separators=(",", ":"))
+    try:
+        variables = json.dumps(data.variables or {}, sort_keys=True, separators=(",", ":"))
+    except RecursionError:
+        return None  # nested too deeply to key; the limits refuse such input anyway
     parts = (fingerprint(), audience, sha256, data.operation_name or "", variables)
     return Slot(KEY_PREFIX + hashlib.sha256("\x1f".join(parts).encode()).hexdigest(), audience)
 

@@ -64,6 +64,7 @@ def test_body_larger_than_data_upload_max_memory_size(client, settings, nothing_
         ({"query": 5}, "`query` must be a string"),
         ({"query": "{ __typename }", "variables": [1]}, "`variables` must be an object"),
         ({"query": "{ __typename }", "extensions": "x"}, "`extensions` must be an object"),
+        ({"query": "{ __typename }", "operationName": 5}, "`operationName` must be a string"),
         ({}, "No GraphQL query"),
     ],
 )
