@@ -220,7 +220,7 @@ def make_photos(count: int, folder: Path) -> list[Upload]:
     """
     from django.core.files.base import ContentFile
 
-    from catalog.uploads import derive
+    from catalog.image_files import derive
 
     width, height = PHOTO_SIZE
     base = Image.open(io.BytesIO(photo_like_jpeg((width + 96, height + 72), 95)))

@@ -8,3 +8,8 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog import signals  # noqa: F401  (connects receivers)
+        from catalog.image_files import render_small_variant
+        from media_store.derivatives import register
+
+        # media_check --fix re-makes a missing small variant with the upload's own code.
+        register("catalog.Image", "image_xs", source="image", render=render_small_variant)

@@ -15,19 +15,24 @@ anything is downloaded, and the database's unique constraints on
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation, ValidationError
+from django.core.files.base import File
 from django.core.files.storage import storages
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError
 from django.db.models import Q
 
 from catalog.conf import catalog_setting
 from catalog.error_codes import CatalogErrorCode
+from catalog.image_files import InspectedImage
 from catalog.models import Image, Product
-from catalog.uploads import derive, discard_files, inspect_image
+from catalog.uploads import add_image, discard_files
 from media_store.exceptions import RemoteStorageError
 from media_store.models import StoredFile
+from media_store.storage.interface import DirectUploadStorage
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +42,10 @@ NOT_CONFIGURED = (
 )
 
 
-def direct_upload_storage():
+def direct_upload_storage() -> DirectUploadStorage:
     """The ImageKit storage, or a ValidationError saying direct uploads need it."""
     storage = storages["default"]
-    if not hasattr(storage, "upload_auth"):
+    if not isinstance(storage, DirectUploadStorage):
         raise ValidationError(NOT_CONFIGURED, code=CatalogErrorCode.IMAGEKIT_NOT_CONFIGURED)
     return storage
 
@@ -64,6 +69,78 @@ def direct_upload_auth(*, file_name: str = ""):
         ) from e
 
 
+class DirectUpload:
+    """A file a browser uploaded to ImageKit, named by its ``fileId``: an ``ImageSource``.
+
+    The original is already stored; only the small variant is stored here, and
+    ImageKit's answer is recorded with the row. Errors are reported on
+    ``fileId``: ``already_registered`` (this file is another Image's),
+    ``not_found``, ``invalid`` (outside the upload folder) or
+    ``storage_unavailable``; a file that is not a valid image is deleted.
+    """
+
+    field = "file_id"
+
+    def __init__(self, file_id: str) -> None:
+        self.storage = direct_upload_storage()
+        self.file_id = file_id
+        self.small: str | None = None
+        # Checked before anything is fetched: a file another Image holds is never
+        # downloaded, re-recorded or deleted here.
+        if _held(file_id=file_id):
+            raise _already_registered(file_id)
+        try:
+            self.upload = self.storage.lookup_direct_upload(file_id)
+        except FileNotFoundError as e:
+            raise _error(str(e), CatalogErrorCode.NOT_FOUND) from e
+        except SuspiciousFileOperation as e:
+            raise _error(str(e), CatalogErrorCode.INVALID) from e
+        except RemoteStorageError as e:
+            raise _error(str(e), CatalogErrorCode.STORAGE_UNAVAILABLE) from e
+        if _held(name=self.upload.name):
+            raise _already_registered(file_id)
+        self.file_name = self.upload.name.rsplit("/", 1)[-1]
+        self.keep_original = False
+
+    @contextmanager
+    def open(self) -> Iterator[File]:
+        try:
+            with self.storage.open(self.upload.name) as handle:
+                yield handle
+        except FileNotFoundError as e:
+            raise _error(
+                f"ImageKit has no file {self.file_id!r} any more.", CatalogErrorCode.NOT_FOUND
+            ) from e
+
+    def store(self, image: Image, file: File, inspected: InspectedImage, small: File) -> list[str]:
+        self.small = self.storage.save(
+            self.storage.generate_filename(image.storage_name(small.name, variant="xs")), small
+        )
+        return [self.upload.name, self.small]
+
+    def record(self) -> None:
+        # Recorded with the row: if the insert fails, the record rolls back too,
+        # so a racing registration never rewrites the winner's record.
+        self.storage.record(self.upload)
+
+    def refusal(self, error: IntegrityError) -> ValidationError | None:
+        # Another registration of the same file committed first (the unique
+        # constraint on Image.image): its file and record stay as they are.
+        if _held(name=self.upload.name):
+            self.keep_original = True
+            return _already_registered(self.file_id)
+        return None
+
+    def discard(self, *, storage_failed: bool) -> None:
+        # Only this attempt's files: never a file another Image holds.
+        discard_files(self.storage, [self.small] if self.small else [])
+        # After a storage failure the upload is kept: the same fileId can be
+        # registered once ImageKit answers.
+        if storage_failed or self.keep_original or _held_or_unknown(self.upload.name):
+            return
+        self.storage.discard(self.upload)
+
+
 def register_uploaded_image(
     *,
     file_id: str,
@@ -72,88 +149,14 @@ def register_uploaded_image(
     name: str = "",
     product: Product | None = None,
 ) -> Image:
-    """Create an Image for a file the browser uploaded to ImageKit.
-
-    Errors are reported on ``fileId``: ``already_registered`` (this file is
-    another Image's), ``not_found``, ``invalid`` (outside the upload folder),
-    ``storage_unavailable``, or the upload checks' codes for a bad image, which
-    is then deleted from ImageKit.
-    """
-    storage = direct_upload_storage()
-    # Checked before anything is fetched: a file another Image holds is never
-    # downloaded, re-recorded or deleted here.
-    if _held(file_id=file_id):
-        raise _already_registered(file_id)
-    try:
-        upload = storage.lookup_direct_upload(file_id)
-    except FileNotFoundError as e:
-        raise _error(str(e), CatalogErrorCode.NOT_FOUND) from e
-    except SuspiciousFileOperation as e:
-        raise _error(str(e), CatalogErrorCode.INVALID) from e
-    except RemoteStorageError as e:
-        raise _error(str(e), CatalogErrorCode.STORAGE_UNAVAILABLE) from e
-    original = upload.name
-    if _held(name=original):
-        raise _already_registered(file_id)
-
-    small: str | None = None
-    keep_original = False
-    try:
-        try:
-            with storage.open(original) as handle:
-                try:
-                    inspected = inspect_image(handle)
-                except ValidationError as e:
-                    (error,) = e.error_dict["file"]
-                    raise _error(error.message, error.code) from e
-                derived = derive(handle)
-            image = Image(
-                name=name or original.rsplit("/", 1)[-1].rsplit(".", 1)[0],
-                alt_text=alt_text,
-                created_by=created_by,
-                width=inspected.width,
-                height=inspected.height,
-                size=inspected.size,
-                mime_type=inspected.mime_type,
-                blurhash=derived.blurhash,
-                dominant_color=derived.dominant_color,
-            )
-            image.full_clean(exclude=["image", "image_xs"])
-            small = storage.save(
-                storage.generate_filename(image.storage_name(derived.small.name, variant="xs")),
-                derived.small,
-            )
-        except RemoteStorageError as e:
-            # Keep the upload: the same fileId can be registered once ImageKit answers.
-            keep_original = True
-            raise _error(str(e), CatalogErrorCode.STORAGE_UNAVAILABLE) from e
-        except FileNotFoundError as e:
-            raise _error(
-                f"ImageKit has no file {file_id!r} any more.", CatalogErrorCode.NOT_FOUND
-            ) from e
-        image.image, image.image_xs = original, small
-        try:
-            with transaction.atomic():
-                # Recorded with the row: if the insert fails, the record rolls back too,
-                # so a racing registration never rewrites the winner's record.
-                storage.record(upload)
-                image.save(force_insert=True)
-                if product is not None:
-                    product.append_image(image)
-        except IntegrityError as e:
-            # Another registration of the same file committed first (the unique
-            # constraint on Image.image): its file and record stay as they are.
-            if _held(name=original):
-                keep_original = True
-                raise _already_registered(file_id) from e
-            raise
-    except BaseException:
-        # Only this attempt's files: never a file another Image holds.
-        discard_files(storage, [small] if small else [])
-        if not keep_original and not _held_or_unknown(original):
-            storage.discard_upload(upload)
-        raise
-    return image
+    """Create an Image for a file the browser uploaded to ImageKit (see ``DirectUpload``)."""
+    return add_image(
+        DirectUpload(file_id),
+        created_by=created_by,
+        alt_text=alt_text,
+        name=name,
+        product=product,
+    )
 
 
 def _held(*, name: str | None = None, file_id: str | None = None) -> bool:

@@ -77,6 +77,14 @@ class Image(models.Model):
         default=False,
         help_text="Only staff see it; its URLs are signed and expire.",
     )
+    checksum = models.CharField(
+        "SHA-256",
+        max_length=64,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="Of the original's bytes, recorded at upload: imports skip files already stored.",
+    )
     blurhash = models.CharField("BlurHash", max_length=64, blank=True)
     dominant_color = models.CharField("dominant colour", max_length=7, blank=True)
     created_by = models.ForeignKey(
@@ -188,12 +196,12 @@ class Product(models.Model):
                 }
             )
 
-    def append_image(self, image: Image) -> ProductImage:
-        """Add ``image`` after the product's current images."""
-        last = self.product_images.aggregate(last=models.Max("sort_order"))["last"]
-        return ProductImage.objects.create(
-            product=self, image=image, sort_order=0 if last is None else last + 1
-        )
+    def append_image(self, image: Image, *, position: int | None = None) -> ProductImage:
+        """Add ``image`` after the product's current images, or at sort order ``position``."""
+        if position is None:
+            last = self.product_images.aggregate(last=models.Max("sort_order"))["last"]
+            position = 0 if last is None else last + 1
+        return ProductImage.objects.create(product=self, image=image, sort_order=position)
 
 
 class ProductImage(models.Model):

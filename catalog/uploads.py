@@ -1,198 +1,148 @@
-"""Turn an uploaded file into a stored Image: validate, measure, make the small variant.
+"""The one way an image enters the catalog, whatever brought it.
 
-Nothing is half-written: files are stored first, and if the row cannot be
-created they are deleted again.
+``add_image`` takes an ``ImageSource``: the bytes of an upload (``NewFile``: the
+API's ``uploadImage``, the admin, ``import_images``, the demo data) or a file a
+browser already put on ImageKit (``catalog.direct_uploads.DirectUpload``). Every
+source gets the same checks (decoded in full), the same small variant,
+placeholder and checksum, the same row, and the same clean-up: if the row cannot
+be written, the files this attempt stored are deleted again, so nothing is
+half-written.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import secrets
-import warnings
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import PurePosixPath
+from typing import Protocol
 
-import blurhash
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile, File
-from django.db import transaction
-from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
+from django.core.files.base import File
+from django.db import IntegrityError, transaction
 
-from catalog.conf import catalog_setting
 from catalog.error_codes import CatalogErrorCode
+from catalog.image_files import InspectedImage, content_checksum, derive, inspect_image
 from catalog.models import Image, Product
 from catalog.signals import delete_files_on_commit
 from catalog.visibility import can_see_private
+from media_store.conf import PRIVATE_PREFIX
 from media_store.exceptions import RemoteStorageError
-from media_store.rendering.modes import to_8bit
 
 logger = logging.getLogger(__name__)
 
-ORIENTATION_TAG = 0x0112
 
-# Pillow format name → (MIME type, stored extension).
-ALLOWED_FORMATS = {
-    "JPEG": ("image/jpeg", ".jpg"),
-    "PNG": ("image/png", ".png"),
-    "WEBP": ("image/webp", ".webp"),
-    "GIF": ("image/gif", ".gif"),
-    "AVIF": ("image/avif", ".avif"),
-}
+class ImageSource(Protocol):
+    """Where an image's original comes from, and how its files are stored and undone."""
 
+    # The input field a bad file is reported on ("file", "file_id").
+    field: str
+    # The client's name for the file; the Image's default name comes from it.
+    file_name: str
 
-@dataclass(frozen=True, slots=True)
-class InspectedImage:
-    width: int
-    height: int
-    format: str
-    mime_type: str
-    extension: str
-    size: int
+    def open(self) -> AbstractContextManager[File]:
+        """The original's bytes, to check and derive from."""
 
+    def store(self, image: Image, file: File, inspected: InspectedImage, small: File) -> list[str]:
+        """Store what is not stored yet; return the (original, small variant) names."""
 
-def _reject(message: str, code: CatalogErrorCode) -> ValidationError:
-    return ValidationError({"file": ValidationError(message, code=code)})
+    def record(self) -> None:
+        """Inside the insert's transaction: anything that must commit with the row."""
 
+    def refusal(self, error: IntegrityError) -> ValidationError | None:
+        """The client's error for a refused insert, or None for a real fault."""
 
-def inspect_image(file: File) -> InspectedImage:
-    """Validate an uploaded image by decoding it in full; return what was learnt.
-
-    Raises ValidationError (field ``file``) with codes ``too_large``,
-    ``invalid_image``, ``unsupported_format`` or ``too_many_pixels``.
-    """
-    max_bytes = catalog_setting("MAX_UPLOAD_BYTES")
-    if file.size is None or file.size == 0:
-        raise _reject("The file is empty.", CatalogErrorCode.EMPTY)
-    if file.size > max_bytes:
-        raise _reject(
-            f"The file is {file.size} bytes; the limit is {max_bytes} bytes.",
-            CatalogErrorCode.TOO_LARGE,
-        )
-    max_pixels = catalog_setting("MAX_UPLOAD_PIXELS")
-    file.seek(0)
-    try:
-        # Decompression-bomb warnings become errors, and the header size is
-        # checked before any pixel is decoded.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            with PILImage.open(file) as img:
-                if img.format not in ALLOWED_FORMATS:
-                    raise _reject(
-                        f"{img.format} images are not accepted; upload JPEG, PNG, WebP, "
-                        "GIF or AVIF.",
-                        CatalogErrorCode.UNSUPPORTED_FORMAT,
-                    )
-                if img.width * img.height > max_pixels:
-                    raise _reject(
-                        f"The image is {img.width}×{img.height} pixels; the limit is "
-                        f"{max_pixels} pixels.",
-                        CatalogErrorCode.TOO_MANY_PIXELS,
-                    )
-                fmt = img.format
-                img.load()  # decode every pixel: truncated files fail here
-                width, height = img.size
-                # EXIF orientations 5-8 turn the image a quarter: swap the sides
-                # (without exif_transpose, which would copy every pixel).
-                if img.getexif().get(ORIENTATION_TAG, 1) in (5, 6, 7, 8):
-                    width, height = height, width
-    except ValidationError:
-        raise
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as e:
-        # Pillow refuses before our own check when the header claims far more pixels.
-        raise _reject(
-            f"The image claims more pixels than can be decoded; the limit is {max_pixels} pixels.",
-            CatalogErrorCode.TOO_MANY_PIXELS,
-        ) from e
-    except UnidentifiedImageError as e:
-        raise _reject(
-            "The file is not an image that can be read.", CatalogErrorCode.INVALID_IMAGE
-        ) from e
-    except (OSError, SyntaxError, ValueError) as e:
-        raise _reject(
-            "The image file is damaged or truncated.", CatalogErrorCode.INVALID_IMAGE
-        ) from e
-    finally:
-        file.seek(0)
-    mime_type, extension = ALLOWED_FORMATS[fmt]
-    return InspectedImage(width, height, fmt, mime_type, extension, file.size)
+    def discard(self, *, storage_failed: bool) -> None:
+        """The attempt failed: delete what it stored (log, never raise)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Derived:
-    """What is made from the upload once: the small variant and the placeholder."""
+class NewFile:
+    """An upload's bytes: the original and the small variant are both stored here."""
 
-    small: ContentFile
-    blurhash: str
-    dominant_color: str
+    field = "file"
 
+    def __init__(self, file: File) -> None:
+        self.file = file
+        self.file_name = getattr(file, "name", None) or ""
+        self.storage = None
+        self.stored: list[str] = []
 
-def derive(file: File) -> Derived:
-    """Render the ``image_xs`` variant (EXIF applied and stripped) and the placeholder."""
-    box = catalog_setting("SMALL_VARIANT_SIZE")
-    file.seek(0)
-    with PILImage.open(file) as img:
-        if img.format == "JPEG":
-            # Decode large JPEGs at reduced scale: ask for the size the
-            # thumbnail will have, so a 4:3 photo decodes at 1/4, not 1/2.
-            scale = box / max(img.size)
-            img.draft("RGB", (round(img.width * scale), round(img.height * scale)))
-        # Shrink first, then turn: exif_transpose copies the pixels it is given.
-        img.thumbnail((box, box), PILImage.Resampling.LANCZOS)
-        img = ImageOps.exif_transpose(img)
-        # convert("RGB") clips 16-bit greyscale to white; to_8bit scales it.
-        img = to_8bit(img)
-        has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-        buffer = io.BytesIO()
-        if has_alpha:
-            img.convert("RGBA").save(buffer, "PNG", optimize=True)
-            extension = ".png"
-        else:
-            img.convert("RGB").save(buffer, "JPEG", quality=80, optimize=True)
-            extension = ".jpg"
-        blur, colour = placeholder(img)
-    file.seek(0)
-    return Derived(ContentFile(buffer.getvalue(), name=f"small{extension}"), blur, colour)
+    @contextmanager
+    def open(self) -> Iterator[File]:
+        yield self.file
+
+    def store(self, image: Image, file: File, inspected: InspectedImage, small: File) -> list[str]:
+        self.storage = image.image.storage
+        self.stored = save_files(image, file, inspected.extension, small)
+        return self.stored
+
+    def record(self) -> None:
+        pass
+
+    def refusal(self, error: IntegrityError) -> ValidationError | None:
+        return None  # names are fresh UUIDs: a clash is a fault, not the client's
+
+    def discard(self, *, storage_failed: bool) -> None:
+        if self.stored:
+            discard_files(self.storage, self.stored)
 
 
-def placeholder(img: PILImage.Image) -> tuple[str, str]:
-    """A BlurHash (4×3 components) and the most common colour, as ``#rrggbb``."""
-    tiny = to_8bit(img).convert("RGB")
-    tiny.thumbnail((32, 32), PILImage.Resampling.BOX)
-    quantized = tiny.quantize(colors=8)
-    _, index = max(quantized.getcolors())
-    red, green, blue = quantized.getpalette()[index * 3 : index * 3 + 3]
-    with warnings.catch_warnings():
-        # blurhash-python reads pixels with Image.getdata, deprecated in Pillow 13
-        # (removed in 14, which pyproject excludes until blurhash-python moves on).
-        warnings.simplefilter("ignore", DeprecationWarning)
-        hashed = blurhash.encode(tiny.copy(), x_components=4, y_components=3)
-    return hashed, f"#{red:02x}{green:02x}{blue:02x}"
-
-
-def default_name(filename: str | None) -> str:
-    stem = PurePosixPath(filename or "").stem.strip()
-    return stem[:255] or "image"
-
-
-def create_image(
+def add_image(
+    source: ImageSource,
     *,
-    file: File,
     created_by: AbstractBaseUser | None,
     alt_text: str = "",
     name: str = "",
     product: Product | None = None,
+    position: int | None = None,
     is_private: bool = False,
 ) -> Image:
-    """Validate and store ``file`` with its small variant; create the Image row.
+    """Check ``source``'s file, store it with its small variant, insert the Image.
 
-    Raises ValidationError for a bad upload, with nothing stored. Only those who
-    may see private images may make one (catalog.visibility); ``created_by=None``
-    is the system itself (commands, imports).
+    ``product`` gets the image appended (or at sort order ``position``) in the
+    same transaction. Raises ValidationError for anything the client can fix
+    (on ``source.field`` for the file itself), with nothing stored. Only those
+    who may see private images may make one (catalog.visibility);
+    ``created_by=None`` is the system itself (commands, imports).
     """
-    if is_private and created_by is not None and not can_see_private(created_by):
+    check_private_allowed(created_by, is_private)
+    image = Image(alt_text=alt_text, created_by=created_by, is_private=is_private)
+    storage_failed = False
+    try:
+        try:
+            with source.open() as file:
+                inspected = _inspect(file, source.field)
+                derived = derive(file)
+                image.checksum = content_checksum(file)
+                _fill(image, inspected, derived)
+                image.name = name or default_name(source.file_name)
+                image.full_clean(exclude=["image", "image_xs"])
+                image.image, image.image_xs = source.store(image, file, inspected, derived.small)
+        except RemoteStorageError as e:
+            storage_failed = True
+            logger.warning("Upload failed, nothing stored: %s", e)
+            raise _error(source.field, str(e), CatalogErrorCode.STORAGE_UNAVAILABLE) from e
+        try:
+            with transaction.atomic():
+                source.record()
+                image.save(force_insert=True)
+                if product is not None:
+                    product.append_image(image, position=position)
+        except IntegrityError as e:
+            refusal = source.refusal(e)
+            if refusal is not None:
+                raise refusal from e
+            raise
+    except BaseException:
+        source.discard(storage_failed=storage_failed)
+        raise
+    return image
+
+
+def check_private_allowed(user: AbstractBaseUser | None, is_private: bool) -> None:
+    if is_private and user is not None and not can_see_private(user):
         raise ValidationError(
             {
                 "is_private": ValidationError(
@@ -202,26 +152,11 @@ def create_image(
                 )
             }
         )
-    image = Image(name=name, alt_text=alt_text, created_by=created_by, is_private=is_private)
-    save_new_image(image, file, product=product)
-    return image
 
 
-def save_new_image(image: Image, file: File, *, product: Product | None = None) -> None:
-    """Fill ``image`` from ``file``, store both files and insert the row.
-
-    If the row cannot be written, the stored files are deleted again.
-    """
-    image.name = image.name or default_name(getattr(file, "name", None))
-    stored = _store(image, file, exclude_clean=["image", "image_xs"])
-    try:
-        with transaction.atomic():
-            image.save(force_insert=True)
-            if product is not None:
-                product.append_image(image)
-    except BaseException:
-        discard_files(image.image.storage, stored)
-        raise
+def default_name(filename: str | None) -> str:
+    stem = PurePosixPath(filename or "").stem.strip()
+    return stem[:255] or "image"
 
 
 def replace_image_file(image: Image, file: File) -> None:
@@ -230,8 +165,49 @@ def replace_image_file(image: Image, file: File) -> None:
     The old files are deleted once the transaction commits; if the row cannot
     be updated, the new ones are deleted instead.
     """
+    inspected = _inspect(file, "file")
+    derived = derive(file)
+    image.checksum = content_checksum(file)
+    _fill(image, inspected, derived)
+    image.full_clean(exclude=["image", "image_xs"])
+    _swap_files(
+        image,
+        lambda revision: save_files(image, file, inspected.extension, derived.small, revision),
+    )
+
+
+def set_private(image: Image, is_private: bool) -> None:
+    """Make ``image`` private or public, moving its files to the names that calls for.
+
+    Private files live under ``private/`` (signed, expiring URLs on both
+    storages). The files are copied to their new names; the old ones are deleted
+    once the transaction commits.
+    """
+    image.is_private = is_private
+    if image.image.name.startswith(PRIVATE_PREFIX) == is_private:
+        image.save(update_fields=["is_private"])
+        return
+    storage = image.image.storage
+
+    def copy(revision: str) -> list[str]:
+        with storage.open(image.image.name) as original, storage.open(image.image_xs.name) as small:
+            small.name = image.image_xs.name
+            return save_files(
+                image, original, PurePosixPath(image.image.name).suffix, small, revision
+            )
+
+    _swap_files(image, copy)
+
+
+def _swap_files(image: Image, store) -> None:
+    """Store new files with ``store(revision)``, save the row, delete the old files on commit."""
     old = image.stored_names()
-    stored = _store(image, file, revision=secrets.token_hex(4))
+    try:
+        stored = store(secrets.token_hex(4))
+    except RemoteStorageError as e:
+        logger.warning("Upload failed, nothing stored: %s", e)
+        raise _error("file", str(e), CatalogErrorCode.STORAGE_UNAVAILABLE) from e
+    image.image, image.image_xs = stored
     try:
         with transaction.atomic():
             image.save()
@@ -241,40 +217,22 @@ def replace_image_file(image: Image, file: File) -> None:
     delete_files_on_commit(image.image.storage, old)
 
 
-def _store(
-    image: Image, file: File, *, revision: str = "", exclude_clean: list[str] | None = None
+def save_files(
+    image: Image, original: File, extension: str, small: File, revision: str = ""
 ) -> list[str]:
-    """Validate ``file``, fill the image's measured fields, store original and small variant.
+    """Store the original and the small variant under the image's names; return them.
 
-    Raises ValidationError (field ``file``) with nothing stored.
+    Both go upstream together: ``save_many`` removes both if either fails.
     """
-    inspected = inspect_image(file)
-    image.width, image.height = inspected.width, inspected.height
-    image.size, image.mime_type = inspected.size, inspected.mime_type
-    image.full_clean(exclude=exclude_clean or ["image", "image_xs"])
-    derived = derive(file)
-    image.blurhash, image.dominant_color = derived.blurhash, derived.dominant_color
     storage = image.image.storage
-    names = [
-        image.storage_name(f"original{inspected.extension}", variant="", revision=revision),
-        image.storage_name(derived.small.name, variant="xs", revision=revision),
-    ]
-    # Both files go upstream together; save_many removes both if either fails.
-    try:
-        stored = storage.save_many(
-            [
-                (storage.generate_filename(names[0]), file),
-                (storage.generate_filename(names[1]), derived.small),
-            ]
-        )
-    except RemoteStorageError as e:
-        logger.warning("Upload failed, nothing stored: %s", e)
-        raise ValidationError(
-            {"file": ValidationError(str(e), code=CatalogErrorCode.STORAGE_UNAVAILABLE)}
-        ) from e
-    # Assigning names (not files) marks both fields as already stored.
-    image.image, image.image_xs = stored
-    return stored
+    original_name = image.storage_name(f"original{extension}", variant="", revision=revision)
+    small_name = image.storage_name(small.name, variant="xs", revision=revision)
+    return storage.save_many(
+        [
+            (storage.generate_filename(original_name), original),
+            (storage.generate_filename(small_name), small),
+        ]
+    )
 
 
 def discard_files(storage, names: list[str]) -> None:
@@ -284,3 +242,24 @@ def discard_files(storage, names: list[str]) -> None:
             storage.delete(name)
         except Exception:
             logger.exception("Could not remove %s after a failed upload", name)
+
+
+def _inspect(file: File, field: str) -> InspectedImage:
+    """``inspect_image``, its refusals reported on ``field``."""
+    try:
+        return inspect_image(file)
+    except ValidationError as e:
+        if field == "file":
+            raise
+        (error,) = e.error_dict["file"]
+        raise _error(field, error.message, error.code) from e
+
+
+def _fill(image: Image, inspected: InspectedImage, derived) -> None:
+    image.width, image.height = inspected.width, inspected.height
+    image.size, image.mime_type = inspected.size, inspected.mime_type
+    image.blurhash, image.dominant_color = derived.blurhash, derived.dominant_color
+
+
+def _error(field: str, message: str, code: str) -> ValidationError:
+    return ValidationError({field: ValidationError(message, code=code)})

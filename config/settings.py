@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "strawberry_django",
     "axes",
+    # Drag-and-drop ordering of a product's images in the admin.
+    "adminsortable2",
     "accounts",
     "media_store",
     "catalog",

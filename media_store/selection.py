@@ -16,6 +16,9 @@ IMAGEKIT_VARIABLES = ("IMAGEKIT_PRIVATE_KEY", "IMAGEKIT_PUBLIC_KEY", "IMAGEKIT_U
 LOCAL_STORAGE_BACKEND = "media_store.storage.local.LocalMediaStorage"
 IMAGEKIT_STORAGE_BACKEND = "media_store.storage.imagekit.ImageKitStorage"
 STATIC_STORAGE = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+# The two storages by the names commands take (``media_sync --from local --to imagekit``);
+# each reads its options from settings (MEDIA_ROOT; IMAGEKIT_*).
+STORAGE_BACKENDS = {"local": LOCAL_STORAGE_BACKEND, "imagekit": IMAGEKIT_STORAGE_BACKEND}
 
 
 def imagekit_enabled(imagekit: Mapping[str, str]) -> bool:

@@ -2,11 +2,8 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -15,6 +12,8 @@ from PIL import Image as PILImage
 
 from accounts.models import ApiToken
 from media_store.imagekit_server import ImageKitServer
+from media_store.selection import IMAGEKIT_STORAGE_BACKEND
+from ops.local_servers import LocalServerError, redis_server
 
 IMAGEKIT_PRIVATE_KEY = "private_test_key"
 IMAGEKIT_PUBLIC_KEY = "public_test_key"
@@ -112,69 +111,36 @@ def imagekit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageK
 
 
 @pytest.fixture
-def imagekit(settings, imagekit_server: ImageKitServer) -> Iterator[ImageKitServer]:
-    """Switch the project to ImageKitStorage, pointed at the local server over HTTP."""
+def imagekit_account(settings, imagekit_server: ImageKitServer) -> Iterator[ImageKitServer]:
+    """The IMAGEKIT_* settings of the local server (emptied), the project still on its storage."""
     imagekit_server.reset(files=True)
     settings.IMAGEKIT_PRIVATE_KEY = IMAGEKIT_PRIVATE_KEY
     settings.IMAGEKIT_PUBLIC_KEY = IMAGEKIT_PUBLIC_KEY
     settings.IMAGEKIT_URL_ENDPOINT = imagekit_server.url_endpoint
     settings.IMAGEKIT_API_BASE_URL = imagekit_server.url
     settings.IMAGEKIT_MAX_RETRIES = 2
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "media_store.storage.imagekit.ImageKitStorage"},
-    }
     yield imagekit_server
     imagekit_server.reset(files=True)
+
+
+def use_storage(settings, backend: str) -> None:
+    """Switch the project's default storage, as setting or unsetting IMAGEKIT_* does."""
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": backend}}
+
+
+@pytest.fixture
+def imagekit(settings, imagekit_account: ImageKitServer) -> ImageKitServer:
+    """Switch the project to ImageKitStorage, pointed at the local server over HTTP."""
+    use_storage(settings, IMAGEKIT_STORAGE_BACKEND)
+    return imagekit_account
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A redis-server of this run's own (Debian's; `make test` installs it) on a free port."""
-    import redis
-
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: apt-get install redis-server (make test does)")
-    folder = tmp_path_factory.mktemp("redis")
-    for _attempt in range(3):  # another process may take the free port first
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        process = subprocess.Popen(
-            [
-                binary,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
-        deadline = time.monotonic() + 10
-        while process.poll() is None and time.monotonic() < deadline:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        else:
-            process.kill()
-            process.wait(5)
-            continue
+    with ExitStack() as stack:
         try:
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            client.close()
-            process.terminate()
-            process.wait(10)
-        return
-    pytest.fail("redis-server did not start on a free port (3 attempts)")
+            url = stack.enter_context(redis_server(tmp_path_factory.mktemp("redis")))
+        except LocalServerError as e:
+            pytest.fail(f"{e} (make test installs it)")
+        yield url

@@ -14,7 +14,6 @@ from graphql import (
     build_schema,
     get_introspection_query,
     parse,
-    validate,
 )
 
 from catalog.graphql import types as catalog_types
@@ -28,7 +27,7 @@ from config.graphql_limits import (
     graphql_settings,
     measure_operation,
 )
-from config.graphql_limits.extensions import limits_rule
+from config.graphql_limits.extensions import limit_errors
 from config.schema import schema
 from tests.catalog.factories import product_with_images, stored_image
 from tests.utils import graphql, graphql_data
@@ -254,7 +253,7 @@ def test_introspection_graphiql_query_within_limits(client, db):
     )
     document = parse(query, max_tokens=DEFAULTS["MAX_TOKENS"])
 
-    assert validate(schema._schema, document, [limits_rule(graphql_settings(), None)]) == []
+    assert limit_errors(schema._schema, document, graphql_settings(), None) == []
     assert graphql_data(client, query)["__schema"]["mutationType"]["name"] == "Mutation"
 
 

@@ -1,11 +1,14 @@
-"""Helpers for GraphQL tests."""
+"""Helpers for tests: GraphQL requests, uploads, management commands."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from io import StringIO
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 GRAPHQL_URL = "/graphql/"
@@ -137,3 +140,25 @@ def browser_upload(
     return httpx.post(
         auth["uploadUrl"], data=form, files={"file": (filename, content, content_type)}
     )
+
+
+@dataclass(frozen=True)
+class Called:
+    """What a management command wrote, and the CommandError it ended with (None: exit 0)."""
+
+    output: str
+    error: CommandError | None
+
+    @property
+    def returncode(self) -> int:
+        return 0 if self.error is None else self.error.returncode
+
+
+def call(name: str, *args: str, stdout: StringIO | None = None) -> Called:
+    """Run ``manage.py <name> <args>`` as the shell would, keeping a CommandError."""
+    out = stdout or StringIO()
+    try:
+        call_command(name, *args, stdout=out, stderr=StringIO())
+    except CommandError as e:
+        return Called(out.getvalue(), e)
+    return Called(out.getvalue(), None)

@@ -6,8 +6,8 @@ makes the extensions per request, and they read the settings when they run.
 
 from __future__ import annotations
 
+import contextlib
 import enum
-import functools
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -16,22 +16,22 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from graphql import (
     SKIP,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLSchema,
     GraphQLSyntaxError,
     Node,
     OperationDefinitionNode,
-    ValidationContext,
-    ValidationRule,
     get_named_type,
     is_introspection_type,
-    validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from config.graphql_limits import documents
 from config.graphql_limits.conf import GraphQLSettings, get, graphql_settings
 from config.graphql_limits.measure import Measure, Sizes, measure_operation
 
@@ -125,31 +125,40 @@ _CHECKS = (
 )
 
 
-def limits_rule(conf: GraphQLSettings, variables: Mapping[str, Any] | None) -> type[ValidationRule]:
-    """A validation rule measuring each operation against ``conf``'s depth, alias and cost limits.
+def limit_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    conf: GraphQLSettings,
+    variables: Mapping[str, Any] | None,
+) -> list[GraphQLError]:
+    """Each operation of ``document`` measured against ``conf``'s limits.
 
-    Built per request, because the cost depends on the variables (`first: $n`).
+    Per request, because the cost depends on the variables (`first: $n`).
     """
     sizes = Sizes(conf["DEFAULT_PAGE_SIZE"], conf["MAX_PAGE_SIZE"], conf["DEFAULT_LIST_SIZE"])
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    return [
+        error
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+        for error in exceeded(
+            measure_operation(schema, definition, fragments, variables, sizes), conf, definition
+        )
+    ]
 
-    class QueryLimitsRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            self.fragments = {
-                definition.name.value: definition
-                for definition in context.document.definitions
-                if isinstance(definition, FragmentDefinitionNode)
-            }
 
-        def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> Any:
-            measured = measure_operation(
-                self.context.schema, node, self.fragments, variables, sizes
-            )
-            for error in exceeded(measured, conf, node):
-                self.report_error(error)
-            return SKIP  # the measure has walked the whole operation
-
-    return QueryLimitsRule
+def _limits_key(conf: GraphQLSettings) -> tuple[Any, ...]:
+    """What the measure's verdict depends on, besides the document and variables."""
+    return (
+        conf["DEFAULT_PAGE_SIZE"],
+        conf["MAX_PAGE_SIZE"],
+        conf["DEFAULT_LIST_SIZE"],
+        *(conf[option] for option, *_ in _CHECKS),  # type: ignore[literal-required]
+    )
 
 
 def exceeded(
@@ -194,9 +203,12 @@ class QueryLimits(SchemaExtension):
 
     Pass the class to ``strawberry.Schema(extensions=...)``: it is made per request.
     The limits are checked before validation, so an abusive query costs no more than
-    its measure; validation itself is cached by document, as the limits (which depend
-    on the variables) are not part of it.
+    its measure. Short documents are parsed once and their validation and measure
+    kept (:mod:`config.graphql_limits.documents`).
     """
+
+    # Whether this request's document is the cached object (documents.parse_document).
+    cached = False
 
     def on_operation(self) -> Iterator[None]:
         conf = graphql_settings()
@@ -215,15 +227,44 @@ class QueryLimits(SchemaExtension):
         if max_tokens is not None and result is not None and getattr(result, "errors", None):
             result.errors = [_explain_token_limit(error, max_tokens) for error in result.errors]
 
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is None and context.query:
+            # A syntax error is left to strawberry, which parses again and reports it.
+            with contextlib.suppress(GraphQLSyntaxError):
+                context.graphql_document, self.cached = documents.parse_document(
+                    context.query, context.parse_options.get("max_tokens")
+                )
+        yield
+
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         schema, document = context.schema._schema, context.graphql_document
         variables = context.variables if isinstance(context.variables, Mapping) else None
         errors = _operation_name_errors(context)
-        errors = errors or validate(schema, document, [limits_rule(self.conf, variables)])
+        cached = self.cached
         if not errors:
-            errors = _validate_cached(schema, document, tuple(context.validation_rules))
-        # Set, so strawberry does not validate again.
+
+            def measure() -> list[GraphQLError]:
+                return limit_errors(schema, document, self.conf, variables)
+
+            errors = (
+                documents.measured_errors(
+                    schema,
+                    document,
+                    context.operation_name,
+                    variables,
+                    _limits_key(self.conf),
+                    measure,
+                )
+                if cached
+                else measure()
+            )
+        if not errors:
+            rules = tuple(context.validation_rules)
+            validate = documents.validate_cached if cached else validate_document
+            errors = validate(schema, document, rules)
+        # Set (a copy: cached lists are shared), so strawberry does not validate again.
         context.pre_execution_errors = list(errors)
         yield
 
@@ -252,11 +293,6 @@ def _operation_name_errors(context: Any) -> list[GraphQLError]:
 
 
 _NOT_RECORDED = object()
-
-
-# Documents repeat (a storefront sends the same few queries), and validating the
-# listing query costs about as much as resolving a small page.
-_validate_cached = functools.lru_cache(maxsize=256)(validate_document)
 
 
 def _explain_token_limit(error: GraphQLError, limit: int) -> GraphQLError:

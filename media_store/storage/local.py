@@ -6,6 +6,9 @@ Files live under MEDIA_ROOT and are served, transformed or not, by
 
 from __future__ import annotations
 
+import logging
+import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,10 +24,13 @@ from django.utils.deconstruct import deconstructible
 from django.utils.functional import cached_property
 
 from media_store.conf import PRIVATE_PREFIX, get, signing_key
+from media_store.storage.interface import Listed, Stored
 from media_store.urlbuilder import UrlBuilder
 
 if TYPE_CHECKING:
     from media_store.grammar import Transformation
+
+logger = logging.getLogger(__name__)
 
 # Settings that change the public URL; the cached base URL and builder are
 # dropped when one of them changes.
@@ -98,13 +104,66 @@ class LocalMediaStorage(FileSystemStorage):
         """The absolute URL of the untransformed file; no I/O."""
         return self.transformed_url(name or "")
 
-    def iter_files(self) -> Iterator[tuple[str, datetime]]:
-        """(name, modification time) of every stored file."""
+    def iter_files(self) -> Iterator[Listed]:
+        """Every stored file, with its modification time and size."""
         root = Path(self.location)
         for path in root.rglob("*"):
             if path.is_file():
-                mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-                yield path.relative_to(root).as_posix(), mtime
+                stat = path.stat()
+                mtime = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+                yield Listed(path.relative_to(root).as_posix(), mtime, stat.st_size)
+
+    def put(self, name: str, content: File) -> Stored:
+        """Write ``content`` to exactly ``name``, replacing any file there.
+
+        Written to a temporary file beside it, then renamed over it: a reader (or
+        a run that is interrupted) never sees half a file under ``name``.
+        """
+        name = self._normalise_name(name)
+        path = Path(self.path(name))
+        self._make_folder(path.parent)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".put-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                for chunk in content.chunks():  # from the start: chunks() seeks to 0
+                    out.write(chunk)
+            if self.file_permissions_mode is not None:
+                os.chmod(temporary, self.file_permissions_mode)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        stat = path.stat()
+        return Stored(
+            name=name,
+            size=stat.st_size,
+            stored_at=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+        )
+
+    def _make_folder(self, folder: Path) -> None:
+        if self.directory_permissions_mode is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            return
+        # As FileSystemStorage does: the mode applies to every folder made.
+        old_umask = os.umask(0o777 & ~self.directory_permissions_mode)
+        try:
+            folder.mkdir(mode=self.directory_permissions_mode, parents=True, exist_ok=True)
+        finally:
+            os.umask(old_umask)
+
+    def record(self, stored: Stored) -> None:
+        """Nothing to record: the file on disk is the whole truth."""
+
+    def discard(self, stored: Stored) -> None:
+        """Delete the file ``put`` here; log, never raise."""
+        try:
+            self.delete(stored.name)
+        except OSError:
+            logger.exception("Could not delete %s", stored.name)
+
+    def recorded_names(self) -> set[str]:
+        """Nothing is recorded apart from the files themselves: ``iter_files`` lists them all."""
+        return set()
 
     def save_many(self, items: Iterable[tuple[str, File]]) -> list[str]:
         """Save several files; on a failure, delete the ones saved and raise."""

@@ -144,3 +144,17 @@ def admin_page(page, live_server, admin_user):
         page.click("input[type=submit]")
     assert urlsplit(page.url).path == "/admin/", f"login failed, still at {page.url}"
     return page
+
+
+# Screenshots of what the tests saw, for a person to look at (not committed: var/).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+# Wide enough for the admin's sidebar and a product's inlines side by side.
+DESKTOP = {"width": 1400, "height": 900}
+
+
+def save_screenshot(page, name: str) -> Path:
+    """A full-page PNG of ``page`` at ``var/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

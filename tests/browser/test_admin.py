@@ -20,7 +20,7 @@ def test_admin_image_list_shows_previews(admin_page, page_log, live_server, sett
     assert image.image_xs.url.startswith(f"{live_server.url}/media/")
 
     admin_page.goto(f"{live_server.url}/admin/catalog/image/")
-    preview = admin_page.locator("#result_list img")
+    preview = admin_page.locator("#result_list img.catalog-thumb")
     preview.wait_for()
     admin_page.wait_for_load_state("load")
 

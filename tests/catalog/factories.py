@@ -7,13 +7,13 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 
 from catalog.models import Category, Image, Product, ProductVariant
-from catalog.uploads import create_image
+from catalog.uploads import NewFile, add_image
 from tests.conftest import make_image_bytes
 
 
 def stored_image(name: str = "img", size=(64, 48), **kwargs) -> Image:
-    return create_image(
-        file=ContentFile(make_image_bytes(size), name=f"{name}.jpg"),
+    return add_image(
+        NewFile(ContentFile(make_image_bytes(size), name=f"{name}.jpg")),
         created_by=None,
         name=name,
         **kwargs,

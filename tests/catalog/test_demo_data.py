@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_load_demo_data_creates_catalog_and_is_idempotent(media_root):
-    out = StringIO()
-    call_command("load_demo_data", stdout=out)
+    out, err = StringIO(), StringIO()
+    call_command("load_demo_data", stdout=out, stderr=err)
     counts = (
         Category.objects.count(),
         Product.objects.count(),
@@ -22,7 +22,7 @@ def test_load_demo_data_creates_catalog_and_is_idempotent(media_root):
     )
     files = sorted(media_root.rglob("*.jpg"))
 
-    call_command("load_demo_data", stdout=out)
+    call_command("load_demo_data", stdout=out, stderr=StringIO())
 
     variants = sum(len(product[4]) for product in PRODUCTS.values())
     images = sum(len(product[3]) for product in PRODUCTS.values())
@@ -36,6 +36,7 @@ def test_load_demo_data_creates_catalog_and_is_idempotent(media_root):
     assert sorted(media_root.rglob("*.jpg")) == files
     assert len(files) == 2 * counts[3]
     assert "6 product(s) created" in out.getvalue()
+    assert err.getvalue().splitlines()[-1].startswith("products: 6/6 (100%)")
     assert "0 product(s) created, 6 already present" in out.getvalue()
     for variant in ProductVariant.objects.select_related("image"):
         assert variant.image.product_links.filter(product=variant.product_id).exists()

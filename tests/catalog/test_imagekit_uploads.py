@@ -20,7 +20,7 @@ from PIL import Image as PILImage
 from strawberry.relay import to_base64
 
 from catalog.models import Image, Product, ProductImage
-from catalog.uploads import create_image
+from catalog.uploads import NewFile, add_image
 from media_store.grammar import parse
 from media_store.models import StoredFile
 from tests.conftest import make_image_bytes
@@ -44,8 +44,8 @@ def remote_paths(server) -> list[str]:
 
 
 def upload_image(size=(800, 600), fmt="JPEG", **kwargs) -> Image:
-    return create_image(
-        file=ContentFile(make_image_bytes(size, fmt=fmt), name=f"photo.{fmt.lower()}"),
+    return add_image(
+        NewFile(ContentFile(make_image_bytes(size, fmt=fmt), name=f"photo.{fmt.lower()}")),
         created_by=None,
         **kwargs,
     )

@@ -157,6 +157,42 @@ def test_product_listing_query_count_is_constant(client, products):
     assert count == 3, sql
 
 
+THUMBNAILS = """
+{ products(first: 50) { edges { node { name thumbnail { url(transform: {width: 200}) } } } } }
+"""
+UPLOADER_IN_THUMBNAIL_ONLY = """
+fragment Uploader on Image { createdBy { username } }
+{ products(first: 50) { edges { node {
+  thumbnail { ...Uploader }
+  images { id }
+} } } }
+"""
+
+
+def test_listing_without_uploader_joins_no_users(client):
+    make_catalog(5)
+
+    count, data, sql = run(client, THUMBNAILS)
+
+    assert len(nodes(data["products"])) == 5
+    assert count == 2, sql
+    assert not any("auth_user" in query for query in sql), sql
+
+
+@pytest.mark.parametrize("products", [5, 50])
+def test_uploader_asked_by_one_of_two_image_fields_is_joined_once(client, products):
+    make_catalog(products)
+
+    count, data, sql = run(client, UPLOADER_IN_THUMBNAIL_ONLY)
+
+    listed = nodes(data["products"])
+    assert [p["thumbnail"]["createdBy"]["username"] for p in listed] == ["photographer"] * products
+    assert [len(p["images"]) for p in listed] == [4] * products
+    # products, then images with their uploaders (one prefetch shared by both fields)
+    assert count == 2, sql
+    assert "auth_user" in sql[1]
+
+
 @pytest.mark.parametrize("products", [5, 50])
 def test_aliased_urls_query_count_is_constant(client, products):
     make_catalog(products, images=2)

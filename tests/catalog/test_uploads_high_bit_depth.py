@@ -13,7 +13,7 @@ import pytest
 from django.core.files.base import ContentFile
 from PIL import Image, ImageStat
 
-from catalog.uploads import derive, placeholder
+from catalog.image_files import derive, placeholder
 
 
 def sixteen_bit_png(mode: str = "I;16", size=(640, 480)) -> tuple[bytes, float]:

@@ -71,6 +71,19 @@ def test_media_gc_on_local_storage_lists_then_deletes_orphans(media_root):
     assert (media_root / image.image_xs.name).exists()
 
 
+def test_media_gc_delete_shows_progress_on_stderr(media_root):
+    for index in range(3):
+        storages["default"].save(f"images/orphan-{index}.jpg", ContentFile(make_image_bytes()))
+    out, err = StringIO(), StringIO()
+
+    call_command("media_gc", "--grace-hours=0", "--delete", stdout=out, stderr=err)
+
+    lines = err.getvalue().splitlines()
+    assert lines[0].startswith("deleting: 0/3 (0%)")
+    assert lines[-1].startswith("deleting: 3/3 (100%)")
+    assert "Deleted 3, failed 0." in out.getvalue()
+
+
 def test_media_gc_dry_run_says_nothing_was_changed(media_root):
     orphan = storages["default"].save("images/orphan.jpg", ContentFile(make_image_bytes()))
 

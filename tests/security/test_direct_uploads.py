@@ -25,9 +25,10 @@ from PIL import Image as PILImage
 from strawberry.relay import to_base64
 
 import catalog.direct_uploads as direct_uploads
+import catalog.uploads as uploads
 from accounts.models import ApiToken
 from catalog.models import Image, Product
-from catalog.uploads import create_image
+from catalog.uploads import NewFile, add_image
 from media_store.imagekit_server import ImageKitServer
 from media_store.imagekit_server.auth import V2_TOKEN_REUSED
 from media_store.imagekit_server.errors import (
@@ -117,8 +118,8 @@ def remote_bytes(server: ImageKitServer, path: str) -> bytes:
 @pytest.fixture
 def catalog_image(imagekit) -> Image:
     """An image uploaded by the server: its original is /catalog/images/<uuid>.jpg."""
-    return create_image(
-        file=ContentFile(make_image_bytes((300, 200)), name="shoe.jpg"), created_by=None
+    return add_image(
+        NewFile(ContentFile(make_image_bytes((300, 200)), name="shoe.jpg")), created_by=None
     )
 
 
@@ -470,17 +471,17 @@ def test_register_racing_registration_loses_without_touching_the_winner(
 ):
     # given: a second registration of the same file that commits while this one
     # is past its checks (run from inside this one's derive step)
-    real_derive = direct_uploads.derive
+    real_derive = uploads.derive
     winner: dict = {}
 
     def derive_while_another_registers(handle):
-        monkeypatch.setattr(direct_uploads, "derive", real_derive)
+        monkeypatch.setattr(uploads, "derive", real_derive)
         image = direct_uploads.register_uploaded_image(file_id=uploaded["fileId"], created_by=None)
         winner["image"] = image
         winner["record"] = model_to_dict(StoredFile.objects.get(name=image.image.name))
         return real_derive(handle)
 
-    monkeypatch.setattr(direct_uploads, "derive", derive_while_another_registers)
+    monkeypatch.setattr(uploads, "derive", derive_while_another_registers)
 
     # when
     result = run(client, REGISTER, {"fileId": uploaded["fileId"]}, headers)
@@ -507,14 +508,14 @@ def test_register_racing_registration_loses_without_touching_the_winner(
 def test_register_in_two_threads_at_once_makes_one_image(uploaded, imagekit, monkeypatch):
     # Both threads pass every check and derive before either inserts its row.
     barrier = threading.Barrier(2, timeout=30)
-    real_derive = direct_uploads.derive
+    real_derive = uploads.derive
 
     def derive_together(handle):
         derived = real_derive(handle)
         barrier.wait()
         return derived
 
-    monkeypatch.setattr(direct_uploads, "derive", derive_together)
+    monkeypatch.setattr(uploads, "derive", derive_together)
 
     def register():
         try:

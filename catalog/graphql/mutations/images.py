@@ -12,7 +12,7 @@ from catalog.direct_uploads import direct_upload_auth, register_uploaded_image
 from catalog.graphql.inputs import DeletedNode
 from catalog.graphql.permissions import instance_for, requires, viewer
 from catalog.graphql.types import ImageType
-from catalog.uploads import create_image, replace_image_file
+from catalog.uploads import NewFile, add_image, replace_image_file
 
 
 @strawberry.type
@@ -100,8 +100,8 @@ class ImageMutation:
             if product_id is None
             else instance_for(product_id, models.Product, "product_id", viewer=viewer(info))
         )
-        return create_image(
-            file=file,
+        return add_image(
+            NewFile(file),
             created_by=info.context.request.user,
             alt_text=alt_text or "",
             name=name or "",

@@ -10,7 +10,8 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 
 from catalog.models import Category, Product, ProductVariant
-from catalog.uploads import create_image
+from catalog.uploads import NewFile, add_image
+from media_store.progress import progress
 
 # slug: (name, category slug, summary, colours of its images, variants (name, sku, price))
 PRODUCTS = {
@@ -84,42 +85,46 @@ class Command(BaseCommand):
             for slug, name in CATEGORIES.items()
         }
         created = 0
-        for slug, (name, category, summary, colours, variants) in PRODUCTS.items():
-            with transaction.atomic():
-                product, is_new = Product.objects.get_or_create(
-                    slug=slug,
-                    defaults={
-                        "name": name,
-                        "category": categories[category],
-                        "summary": summary,
-                        "description": {
-                            "blocks": [{"type": "paragraph", "data": {"text": summary}}]
-                        },
-                    },
-                )
-                if not is_new:
-                    continue
-                images = [
-                    create_image(
-                        file=draw_image(name, colour, i),
-                        created_by=None,
-                        alt_text=f"{name}, view {i + 1}",
-                        product=product,
-                    )
-                    for i, colour in enumerate(colours)
-                ]
-                for i, (variant_name, sku, price) in enumerate(variants):
-                    ProductVariant.objects.create(
-                        product=product,
-                        name=variant_name,
-                        sku=sku,
-                        price=Decimal(price),
-                        image=images[i % len(images)],
-                    )
-                created += 1
+        with progress(self.stderr, total=len(PRODUCTS), desc="products", unit="product") as bar:
+            for slug, product in PRODUCTS.items():
+                created += self._load(slug, *product, categories=categories)
+                bar.update()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {created} product(s) created, "
                 f"{len(PRODUCTS) - created} already present."
             )
         )
+
+    @transaction.atomic
+    def _load(self, slug, name, category, summary, colours, variants, *, categories) -> bool:
+        """Create one product with its images and variants; False if it exists."""
+        product, is_new = Product.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "category": categories[category],
+                "summary": summary,
+                "description": {"blocks": [{"type": "paragraph", "data": {"text": summary}}]},
+            },
+        )
+        if not is_new:
+            return False
+        images = [
+            add_image(
+                NewFile(draw_image(name, colour, i)),
+                created_by=None,
+                alt_text=f"{name}, view {i + 1}",
+                product=product,
+            )
+            for i, colour in enumerate(colours)
+        ]
+        for i, (variant_name, sku, price) in enumerate(variants):
+            ProductVariant.objects.create(
+                product=product,
+                name=variant_name,
+                sku=sku,
+                price=Decimal(price),
+                image=images[i % len(images)],
+            )
+        return True

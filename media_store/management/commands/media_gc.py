@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from media_store.exceptions import RemoteStorageError
+from media_store.inventory import take_inventory
+from media_store.management.storages import media_storage
 from media_store.models import StoredFile
-from media_store.references import references
+from media_store.progress import progress
 
 
 class Command(BaseCommand):
@@ -37,37 +38,26 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, grace_hours, delete, dry_run, storage, **options):
-        try:
-            backend = storages[storage]
-        except Exception as e:
-            raise CommandError(f"No storage named {storage!r} in STORAGES.") from e
-        if not hasattr(backend, "iter_files"):
-            raise CommandError(f"{type(backend).__name__} cannot list its files.")
+        backend = media_storage(storage)
         cutoff = timezone.now() - timedelta(hours=grace_hours)
-        rows = list(references(backend))
-        referenced = {row.name for row in rows}
+        try:
+            # One listing serves both questions: what nobody references, and what is gone.
+            inventory = take_inventory(backend)
+        except RemoteStorageError as e:
+            raise CommandError(f"Could not list stored files: {e}") from e
+        referenced = inventory.referenced
         pending = list(StoredFile.objects.filter(delete_failed_at__isnull=False))
         # A row still points at it: deleting it would break that row.
         held = [row for row in pending if row.name in referenced]
         pending = [row for row in pending if row.name not in referenced]
-        try:
-            # One listing serves both questions: what nobody references, and what is gone.
-            stored = list(backend.iter_files())
-        except RemoteStorageError as e:
-            raise CommandError(f"Could not list stored files: {e}") from e
-        present = {name for name, _ in stored}
-        recorded_names = getattr(backend, "recorded_names", None)
-        if recorded_names is not None:
-            present |= recorded_names()
         pending_names = {row.name for row in pending}
         orphans = [
-            (name, stored_at)
-            for name, stored_at in stored
-            if name not in referenced
-            and name not in pending_names  # listed once, below
-            and (stored_at is None or stored_at < cutoff)
+            (entry.name, entry.stored_at)
+            for entry in inventory.unreferenced
+            if entry.name not in pending_names  # listed once, below
+            and (entry.stored_at is None or entry.stored_at < cutoff)
         ]
-        missing = [row for row in rows if row.name not in present]
+        missing = inventory.missing
 
         acting = delete and not dry_run
         verb = "Deleting" if acting else ("Would delete" if delete else "Unreferenced")
@@ -90,12 +80,15 @@ class Command(BaseCommand):
             )
         failed = 0
         if acting:
-            for name in [name for name, _ in orphans] + [row.name for row in pending]:
-                try:
-                    backend.delete(name)
-                except Exception as e:
-                    failed += 1
-                    self.stderr.write(self.style.ERROR(f"Could not delete {name}: {e}"))
+            doomed = [name for name, _ in orphans] + [row.name for row in pending]
+            with progress(self.stderr, total=len(doomed), desc="deleting") as bar:
+                for name in doomed:
+                    try:
+                        backend.delete(name)
+                    except Exception as e:
+                        failed += 1
+                        self.stderr.write(self.style.ERROR(f"Could not delete {name}: {e}"))
+                    bar.update()
         total = len(orphans) + len(pending)
         summary = (
             f"{total} file(s) unreferenced or pending deletion, older than {grace_hours:g} h; "
@@ -108,7 +101,10 @@ class Command(BaseCommand):
         elif total:
             summary += " Run with --delete to remove them."
         if missing:
-            summary += " Rows are never deleted: restore their files or fix the rows by hand."
+            summary += (
+                " Rows are never deleted: run media_check to see them by field, and "
+                "media_check --fix to re-make what can be re-made."
+            )
         style = self.style.WARNING if failed or missing else self.style.SUCCESS
         self.stdout.write(style(summary))
         if failed:

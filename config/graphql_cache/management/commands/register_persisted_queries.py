@@ -12,7 +12,7 @@ from graphql import GraphQLError, parse, specified_rules, validate
 
 from config.graphql_cache import persisted
 from config.graphql_limits import graphql_settings
-from config.graphql_limits.extensions import limits_rule
+from config.graphql_limits.extensions import limit_errors
 from config.request_errors import RequestError
 
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
@@ -121,7 +121,7 @@ def _problem(schema, document: str) -> str | None:
         parsed = parse(document, max_tokens=conf["MAX_TOKENS"])
     except GraphQLError as e:
         return e.message
-    # The limits as they stand with no variables given; requests are measured again
-    # with theirs.
-    errors = validate(schema, parsed, [*specified_rules, limits_rule(conf, None)])
+    # The limits as they stand with no variables given (requests are measured again
+    # with theirs), then validation, as QueryLimits checks them.
+    errors = limit_errors(schema, parsed, conf, None) or validate(schema, parsed, specified_rules)
     return "; ".join(error.message for error in errors) or None
