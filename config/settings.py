@@ -226,6 +226,9 @@ MEDIA_STORE = {
     # Unset: one per core, at most 4.
     "MAX_CONCURRENT_RENDERS": env.int("MEDIA_MAX_CONCURRENT_RENDERS", default=None),
     "RENDER_QUEUE_TIMEOUT": env.float("MEDIA_RENDER_QUEUE_TIMEOUT", default=0.5),
+    # Presets also created in the ImageKit dashboard: ImageKit URLs name them
+    # (n-<name>); other presets reach ImageKit written out as their steps.
+    "IMAGEKIT_NAMED_PRESETS": tuple(env.list("IMAGEKIT_NAMED_PRESETS", default=[])),
 }
 
 # --- Catalog ---------------------------------------------------------------

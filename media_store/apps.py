@@ -9,3 +9,6 @@ class MediaStoreConfig(AppConfig):
     name = "media_store"
     verbose_name = "Media store"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from media_store import checks  # noqa: F401  (registers the system checks)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypedDict, cast
 
@@ -20,7 +21,7 @@ from django.dispatch import receiver
 from django.utils.crypto import salted_hmac
 
 from media_store.exceptions import InvalidTransformationError
-from media_store.grammar import Transformation, parse
+from media_store.grammar import Transformation, parse_definition
 
 
 class MediaStoreSettings(TypedDict):
@@ -41,11 +42,15 @@ class MediaStoreSettings(TypedDict):
     # Lifetime, in seconds, of the signed URLs of private files.
     SIGNED_URL_EXPIRE: int
     # Named transformations, usable as ``n-<name>`` in URLs and ``preset`` in GraphQL.
-    # With ImageKit, define the same names in its dashboard.
+    # The local CDN renders them by name; ImageKit gets their steps (see below).
     PRESETS: dict[str, str]
     # Presets the local CDN renders without a signature (their cost is known);
     # None means every preset.
     PUBLIC_PRESETS: tuple[str, ...] | None
+    # Presets created, with the same definition, as named transformations in the
+    # ImageKit dashboard: ImageKit URLs name them (``n-card``). Every other preset
+    # is written out as its steps in ImageKit URLs, which needs no dashboard set-up.
+    IMAGEKIT_NAMED_PRESETS: tuple[str, ...]
     # Render budget (media_store.rendering.budget), checked before decoding by the
     # CDN and when the API builds a transformation URL. Steps after preset expansion:
     MAX_CHAIN_STEPS: int
@@ -76,6 +81,7 @@ Option = Literal[
     "SIGNED_URL_EXPIRE",
     "PRESETS",
     "PUBLIC_PRESETS",
+    "IMAGEKIT_NAMED_PRESETS",
     "MAX_CHAIN_STEPS",
     "MAX_RENDER_WORK",
     "MAX_RENDER_MEMORY",
@@ -108,6 +114,7 @@ DEFAULTS: MediaStoreSettings = {
         "zoom": "w-1600",
     },
     "PUBLIC_PRESETS": None,
+    "IMAGEKIT_NAMED_PRESETS": (),
     # Calibrated on a 2-core machine (bench/bench_render_budget.py): the dearest
     # render these allow takes about 1 s of one core and under 100 MB, so two at
     # once on two cores stay under 2 s and a process under ~300 MB.
@@ -160,30 +167,46 @@ def media_store_settings() -> MediaStoreSettings:
         raise ImproperlyConfigured(
             "MEDIA_STORE['RENDER_QUEUE_TIMEOUT'] must be a number of seconds from 0 to 60."
         )
-    public = merged["PUBLIC_PRESETS"]
-    merged["PUBLIC_PRESETS"] = tuple(merged["PRESETS"] if public is None else public)
-    unknown_public = sorted(set(merged["PUBLIC_PRESETS"]) - set(merged["PRESETS"]))
-    if unknown_public:
+    if not isinstance(merged["PRESETS"], Mapping):
         raise ImproperlyConfigured(
-            f"MEDIA_STORE['PUBLIC_PRESETS'] names undefined preset(s): {', '.join(unknown_public)}."
+            "MEDIA_STORE['PRESETS'] must be a dict of name to chain, as in {'card': 'w-400,h-300'}."
         )
+    if merged["PUBLIC_PRESETS"] is None:
+        merged["PUBLIC_PRESETS"] = tuple(merged["PRESETS"])
+    for option in ("PUBLIC_PRESETS", "IMAGEKIT_NAMED_PRESETS"):
+        names = merged[option]  # type: ignore[literal-required]
+        if isinstance(names, str) or not isinstance(names, list | tuple | set | frozenset):
+            raise ImproperlyConfigured(
+                f"MEDIA_STORE[{option!r}] must be a list of preset names, got {names!r}."
+            )
+        merged[option] = tuple(names)  # type: ignore[literal-required]
+        undefined = sorted(set(names) - set(merged["PRESETS"]))
+        if undefined:
+            raise ImproperlyConfigured(
+                f"MEDIA_STORE[{option!r}] names undefined preset(s): {', '.join(undefined)}; "
+                f"define them in MEDIA_STORE['PRESETS'] or remove them."
+            )
     return merged
 
 
 @functools.cache
 def presets() -> dict[str, Transformation]:
-    """The PRESETS, parsed; raises ImproperlyConfigured for one that is not valid grammar."""
+    """The PRESETS, parsed; raises ImproperlyConfigured for the first invalid one.
+
+    The system check ``media_store.E002`` reports them all at start-up.
+    """
     parsed = {}
     for name, chain in media_store_settings()["PRESETS"].items():
         try:
-            parsed[name] = parse(chain)
+            parsed[name] = parse_definition(name, chain)
         except InvalidTransformationError as e:
-            raise ImproperlyConfigured(f"MEDIA_STORE['PRESETS'][{name!r}] is invalid: {e}") from e
-        if any(step.get("n") is not None for step in parsed[name].steps):
-            raise ImproperlyConfigured(
-                f"MEDIA_STORE['PRESETS'][{name!r}] refers to another preset; spell it out."
-            )
+            raise ImproperlyConfigured(preset_error(name, e)) from e
     return parsed
+
+
+def preset_error(name: str, error: InvalidTransformationError) -> str:
+    """The message for an invalid preset: the setting, the preset and what is wrong."""
+    return f"MEDIA_STORE['PRESETS'][{name!r}] is invalid: {error}."
 
 
 def signing_key() -> str:

@@ -17,6 +17,14 @@ class InvalidTransformationError(ValueError):
         self.key = key
 
 
+class UnknownNamedTransformationError(InvalidTransformationError):
+    """An ``n-<name>`` step names a transformation nobody defined; ``name`` is that name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no named transformation {name!r}", key="n")
+        self.name = name
+
+
 class RemoteStorageError(OSError):
     """The remote storage (ImageKit) refused or failed a request.
 

@@ -1,10 +1,14 @@
-"""ImageKit's URL transformation grammar: parse and format, nothing else.
+"""ImageKit's URL transformation grammar: parse, format, and expand named steps.
 
 ``w-300,h-200:rt-90`` is a chain of steps separated by ``:``; each step is
 ``key-value`` parameters separated by ``,``. Parsing yields typed, validated,
-immutable values; formatting gives the canonical string back. This module
-imports neither Django nor Pillow: the URL builder, the local CDN view and the
-renderer all share it.
+immutable values; formatting gives the canonical string back. A named
+transformation (``n-card``) stands for a whole chain; :func:`expand_named`
+replaces it with its definition, from a mapping the caller gives (the
+project's presets, or the ImageKit emulator's dashboard). This module imports
+neither Django nor Pillow: the URL builder, the local CDN view, the renderer,
+the GraphQL enums and the emulator all share it, and its value lists
+(``CROPS``, ``FOCUSES``, ``FORMATS``...) are the only ones.
 
 The grammar accepts canonical spellings only, so ``str(parse(s)) == s`` for
 every ``s`` that parses and equal transformations have one string (a safe cache
@@ -16,16 +20,18 @@ colours keep the case they were given in.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from media_store.exceptions import InvalidTransformationError
+from media_store.exceptions import InvalidTransformationError, UnknownNamedTransformationError
 
 Value = int | float | str | bool | tuple[int, int] | tuple[int, str]
 
+# The values of ``f``, ``c``, ``cm``, ``fo`` and ``fl``: the renderer maps them to its
+# operations and the GraphQL enums are built from them, in this order.
 FORMATS = ("auto", "jpg", "png", "webp", "avif")
-CROPS = ("maintain_ratio", "force", "at_max", "at_max_enlarge", "at_least")
+CROPS = ("maintain_ratio", "force", "at_least", "at_max", "at_max_enlarge")
 CROP_MODES = ("pad_resize", "extract", "pad_extract")
 _SIDES = ("center", "top", "left", "bottom", "right")
 FOCUSES = (*_SIDES, "top_left", "top_right", "bottom_left", "bottom_right", "auto")
@@ -295,6 +301,8 @@ class Transformation:
 
     steps: tuple[Step, ...]
     canonical: str = field(init=False, repr=False, compare=False)
+    # Whether some step is ``n-<name>``: URL building asks on every call.
+    has_named: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         steps = tuple(self.steps)
@@ -303,6 +311,7 @@ class Transformation:
                 raise InvalidTransformationError(f"not a non-empty Step: {step!r}")
         object.__setattr__(self, "steps", steps)
         object.__setattr__(self, "canonical", ":".join(str(step) for step in steps))
+        object.__setattr__(self, "has_named", any(step.get("n") is not None for step in steps))
 
     def __str__(self) -> str:
         return self.canonical
@@ -395,4 +404,84 @@ def parse(spec: str) -> Transformation:
             params.append((key, _value(_param(key), raw)))
         # Step rejects a key given twice.
         steps.append(Step(tuple(params)))
+    return Transformation(tuple(steps))
+
+
+def named_step(name: str) -> Step:
+    """The step ``n-<name>``; raises InvalidTransformationError for a name no URL can carry."""
+    if not isinstance(name, str):
+        raise InvalidTransformationError(f"a name must be a string, got {name!r}", key="n")
+    return Step((("n", _value(REGISTRY["n"], name)),))
+
+
+def parse_definition(name: str, chain: str) -> Transformation:
+    """Parse a named transformation (a preset): a name ``n-<name>`` can carry, and
+    the chain it stands for, which names no other.
+
+    Raises InvalidTransformationError saying what is wrong: the name, or a step
+    by its position and text (``step 2 'w-abc': 'w' must be ...``).
+    """
+    try:
+        named_step(name)
+    except InvalidTransformationError as e:
+        raise InvalidTransformationError(
+            f"the name cannot be written as n-<name>: {e}", key="n"
+        ) from e
+    if not isinstance(chain, str) or not chain:
+        raise InvalidTransformationError(
+            f"must be a non-empty chain such as 'w-400,h-300', got {chain!r}"
+        )
+    steps = []
+    for position, text in enumerate(chain.split(":"), 1):
+        try:
+            parsed = parse(text)
+        except InvalidTransformationError as e:
+            raise InvalidTransformationError(f"step {position} {text!r}: {e}", key=e.key) from e
+        if not parsed:
+            raise InvalidTransformationError(f"step {position} is empty; remove the extra ':'")
+        (step,) = parsed.steps
+        if step.get("n") is not None:
+            raise InvalidTransformationError(
+                f"step {position} {text!r} names another named transformation; "
+                "write out its steps instead",
+                key="n",
+            )
+        steps.append(step)
+    return Transformation(tuple(steps))
+
+
+def expand_named(
+    transformation: Transformation,
+    definitions: Mapping[str, Transformation],
+    *,
+    keep: Collection[str] = (),
+) -> Transformation:
+    """Replace each ``n-<name>`` step by the steps of ``definitions[name]``.
+
+    Names in ``keep`` stay as ``n-<name>`` (for a server that knows them). A
+    named step must be alone in its step, as ImageKit requires: a step's
+    parameters apply together, and a name is a whole chain. Raises
+    InvalidTransformationError, UnknownNamedTransformationError for a name
+    neither defined nor kept.
+    """
+    if not transformation.has_named:
+        return transformation
+    steps: list[Step] = []
+    for step in transformation.steps:
+        name = step.get("n")
+        if name is None:
+            steps.append(step)
+            continue
+        if len(step.params) > 1:
+            raise InvalidTransformationError(
+                "'n' (a named transformation) must be alone in its step; "
+                "chain other parameters with ':'",
+                key="n",
+            )
+        if name in keep:
+            steps.append(step)
+        elif name in definitions:
+            steps.extend(definitions[name].steps)
+        else:
+            raise UnknownNamedTransformationError(name)
     return Transformation(tuple(steps))

@@ -14,10 +14,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from media_store.urlbuilder import DEFAULT_EXPIRY
+from media_store.urlbuilder import DEFAULT_EXPIRY, URL_PATH_SAFE
 
-# The characters the SDK leaves unencoded in a path (RFC 3986 pchar).
-PATH_SAFE = "/:@!$&'()*+,;=-._~"
 # ik-t is a Unix time; DEFAULT_EXPIRY (the SDK's "never") has 10 digits.
 _EXPIRY_DIGITS = 12
 
@@ -51,7 +49,7 @@ def split_target(path: str, query_string: str, *, encoded: bool = False) -> Sign
             sig = part[5:]
         else:
             kept.append(part)
-    target = path if encoded else quote(path, safe=PATH_SAFE)
+    target = path if encoded else quote(path, safe=URL_PATH_SAFE)
     if kept:
         target = f"{target}?{'&'.join(kept)}"
     return SignedTarget(target, expiry, sig)

@@ -17,9 +17,11 @@ from urllib.parse import parse_qs, quote, urlparse, urlunparse
 
 from media_store.grammar import Transformation
 
-# RFC 3986 pchar, the characters the SDK leaves unencoded in a relative src.
-_SAFE = "/:@!$&'()*+,;=-._~"
-_NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9/:@!$&'()*+,;=\-._~]")
+# RFC 3986 pchar plus "/", the characters the SDK leaves unencoded in a path: the
+# one definition, for the URLs built here, their signatures (signing) and the
+# emulator's `url` fields.
+URL_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_NEEDS_QUOTING = re.compile(f"[^A-Za-z0-9{re.escape(URL_PATH_SAFE)}]")
 # The SDK's sentinel: it writes this in place of the chain, then str.replace()s every
 # occurrence in the finished URL, so a src or query value containing it changes too.
 _PLACEHOLDER = "PLEASEREPLACEJUSTBEFORESIGN"
@@ -101,7 +103,7 @@ class UrlBuilder:
         # Stripping before quoting is the same as after: quote() keeps "/" and emits none.
         path = src.strip("/")
         if _NEEDS_QUOTING.search(path):
-            path = quote(path, safe=_SAFE)
+            path = quote(path, safe=URL_PATH_SAFE)
         if path:
             path = "/" + path
         if not chain:
@@ -135,7 +137,7 @@ class UrlBuilder:
             parts = [self._endpoint_path] if self._endpoint_path else []
             if chain and not as_query:
                 parts.append(f"tr:{_PLACEHOLDER}")
-            parts.append(quote(src, safe=_SAFE))
+            parts.append(quote(src, safe=URL_PATH_SAFE))
             cleaned = [part.strip("/") for part in parts if part.strip("/")]
             path = "/" + "/".join(cleaned) if cleaned else ""
             origin = urlparse(self.url_endpoint)

@@ -27,48 +27,34 @@ from media_store.budget import (
 )
 from media_store.conf import media_store_settings, presets
 from media_store.exceptions import InvalidTransformationError
-from media_store.grammar import REGISTRY, Step, Transformation
+from media_store.grammar import (
+    CROP_MODES,
+    CROPS,
+    FOCUSES,
+    FORMATS,
+    REGISTRY,
+    Step,
+    Transformation,
+)
 from media_store.presets import preset_step
 from media_store.rendering import UnsupportedTransformationError
 
 
-@strawberry.enum(description="How the image fits a box given by both width and height.")
-class ImageCrop(enum.Enum):
-    MAINTAIN_RATIO = "maintain_ratio"
-    FORCE = "force"
-    AT_LEAST = "at_least"
-    AT_MAX = "at_max"
-    AT_MAX_ENLARGE = "at_max_enlarge"
+def _enum(name: str, values: tuple[str, ...], description: str) -> Any:
+    """A GraphQL enum of one of the grammar's value lists: ``at_max`` is ``AT_MAX``."""
+    members = [(value.upper(), value) for value in values]
+    return strawberry.enum(enum.Enum(name, members, module=__name__), description=description)
 
 
-@strawberry.enum(description="Padding or extraction instead of resizing.")
-class ImageCropMode(enum.Enum):
-    PAD_RESIZE = "pad_resize"
-    EXTRACT = "extract"
-    PAD_EXTRACT = "pad_extract"
-
-
-@strawberry.enum(description="Which part of the image a crop keeps; AUTO finds the subject.")
-class ImageFocus(enum.Enum):
-    CENTER = "center"
-    TOP = "top"
-    LEFT = "left"
-    BOTTOM = "bottom"
-    RIGHT = "right"
-    TOP_LEFT = "top_left"
-    TOP_RIGHT = "top_right"
-    BOTTOM_LEFT = "bottom_left"
-    BOTTOM_RIGHT = "bottom_right"
-    AUTO = "auto"
-
-
-@strawberry.enum(description="Output format; AUTO picks the best one the browser accepts.")
-class ImageFormat(enum.Enum):
-    AUTO = "auto"
-    JPG = "jpg"
-    PNG = "png"
-    WEBP = "webp"
-    AVIF = "avif"
+# Built from the grammar's lists, so the schema offers exactly what URLs accept.
+ImageCrop = _enum("ImageCrop", CROPS, "How the image fits a box given by both width and height.")
+ImageCropMode = _enum("ImageCropMode", CROP_MODES, "Padding or extraction instead of resizing.")
+ImageFocus = _enum(
+    "ImageFocus", FOCUSES, "Which part of the image a crop keeps; AUTO finds the subject."
+)
+ImageFormat = _enum(
+    "ImageFormat", FORMATS, "Output format; AUTO picks the best one the browser accepts."
+)
 
 
 @strawberry.input(description="One ImageKit transformation step; unset fields are left out.")

@@ -13,8 +13,8 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Response
 
 from media_store.imagekit_server.errors import ApiError
-from media_store.imagekit_server.serialize import URL_PATH_SAFE
 from media_store.signing import SignatureError, SignatureExpiredError, split_target, verify
+from media_store.urlbuilder import URL_PATH_SAFE
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request

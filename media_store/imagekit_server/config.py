@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from media_store.exceptions import InvalidTransformationError
+from media_store.grammar import Transformation, parse_definition
 from media_store.imagekit_server.names import normalise_folder
 
 # ImageKit's free plan limit for images and raw files (protocol notes, section 2).
@@ -30,6 +32,9 @@ class Config:
     such an upload is refused (403) if it targets a folder outside this one or
     would overwrite an existing file. Uploads with the private key or a V2
     token are not affected.
+
+    ``named_transformations`` are the dashboard's named transformations (name to
+    chain), which the CDN expands for ``n-<name>``; an invalid one is a ValueError.
     """
 
     private_key: str
@@ -44,6 +49,8 @@ class Config:
     named_transformations: Mapping[str, str] = field(
         default_factory=lambda: dict(DEFAULT_NAMED_TRANSFORMATIONS)
     )
+    # named_transformations, parsed once.
+    named_chains: Mapping[str, Transformation] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.private_key:
@@ -55,6 +62,18 @@ class Config:
                 "not overlap the API routes (/api/, /v1/) or the admin routes (/__*)"
             )
         object.__setattr__(self, "cdn_path", path)
+        object.__setattr__(self, "named_chains", parse_named(self.named_transformations))
         if self.client_upload_folder is not None:
             folder = normalise_folder(self.client_upload_folder)
             object.__setattr__(self, "client_upload_folder", folder)
+
+
+def parse_named(definitions: Mapping[str, str]) -> dict[str, Transformation]:
+    """Named transformations (name to chain), parsed; ValueError names the bad one."""
+    parsed = {}
+    for name, chain in definitions.items():
+        try:
+            parsed[name] = parse_definition(name, chain)
+        except InvalidTransformationError as e:
+            raise ValueError(f"named transformation {name!r} is invalid: {e}") from e
+    return parsed

@@ -9,9 +9,8 @@ from typing import Any
 from urllib.parse import quote
 
 from media_store.imagekit_server.store import FileRecord
+from media_store.urlbuilder import URL_PATH_SAFE
 
-# The SDK's helper.build_url leaves these unescaped in a path; URLs we hand out match it.
-URL_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 THUMBNAIL_CHAIN = "n-ik_ml_thumbnail"
 
 

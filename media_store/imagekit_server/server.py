@@ -56,6 +56,10 @@ class ImageKitServer:
     ``client_upload_folder`` (e.g. ``/catalog/uploads/``) hardens the account:
     a V1 client-side upload outside that folder, or one that would overwrite a
     file, is refused with 403 (see Config).
+
+    ``named_transformations`` ({"card": "w-400,h-300"}) are what an account
+    creates in ImageKit's dashboard: the CDN serves ``tr:n-card`` with them, and
+    answers 400 for a name it does not have, as ImageKit does.
     """
 
     def __init__(
@@ -85,7 +89,7 @@ class ImageKitServer:
         self.public_key = public_key
         self.faults = FaultInjector()
         self.requests = RequestLog()
-        self.store = Store(self.root)
+        # Before the store is opened: an invalid option raises with nothing to close.
         self.config = Config(
             private_key=private_key,
             public_key=public_key,
@@ -95,9 +99,14 @@ class ImageKitServer:
             max_output_side=max_output_side,
             max_source_pixels=max_source_pixels,
             default_quality=default_quality,
-            named_transformations=dict(named_transformations or DEFAULT_NAMED_TRANSFORMATIONS),
+            # ImageKit's built-in names exist on every account, next to the dashboard's.
+            named_transformations={
+                **DEFAULT_NAMED_TRANSFORMATIONS,
+                **(named_transformations or {}),
+            },
             client_upload_folder=client_upload_folder,
         )
+        self.store = Store(self.root)
         self.app = ImageKitApp(self.store, self.config, self.faults, self.requests)
         self.ready = threading.Event()
         self._thread: threading.Thread | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
@@ -13,13 +12,12 @@ from media_store.imagekit_server.errors import ApiError
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
-    from media_store.grammar import Transformation
     from media_store.imagekit_server.app import ImageKitApp
     from media_store.imagekit_server.store import FileRecord
 
 try:
-    from media_store.exceptions import InvalidTransformationError
-    from media_store.grammar import parse
+    from media_store.exceptions import InvalidTransformationError, UnknownNamedTransformationError
+    from media_store.grammar import expand_named, parse
     from media_store.rendering import (
         InvalidSourceError,
         OutputTooLargeError,
@@ -46,7 +44,7 @@ def render_rendition(
         raise ApiError(501, f"Transformations are unavailable here: {_IMPORT_ERROR}")
     accept = request.headers.get("Accept", "")
     try:
-        transformation = _expand(parse(chain), app.config.named_transformations)
+        transformation = expand_named(parse(chain), app.config.named_chains)
         if any(step.get("orig") is True for step in transformation.steps):
             # ImageKit: orig-true serves the stored file and ignores everything else.
             return None
@@ -63,6 +61,11 @@ def render_rendition(
             max_source_pixels=app.config.max_source_pixels,
             default_quality=app.config.default_quality,
         )
+    except UnknownNamedTransformationError as e:
+        # ImageKit's answer for a name missing from the dashboard.
+        raise ApiError(
+            400, f"Invalid transformation: named transformation '{e.name}' does not exist."
+        ) from e
     except (InvalidTransformationError, UnsupportedTransformationError, OutputTooLargeError) as e:
         raise ApiError(400, f"Invalid transformation: {e}") from e
     except (SourceTooLargeError, InvalidSourceError) as e:
@@ -73,24 +76,3 @@ def render_rendition(
     key = f"{record.version_id}|{transformation}|{negotiated.variant}"
     response.set_etag(hashlib.sha1(key.encode()).hexdigest())
     return response.make_conditional(request)
-
-
-def _expand(transformation: Transformation, named: Mapping[str, str]) -> Transformation:
-    """Replace ``n-<name>`` steps by their definition, as ImageKit's named transformations."""
-    if not any(step.get("n") is not None for step in transformation.steps):
-        return transformation
-    parts = []
-    for step in transformation.steps:
-        name = step.get("n")
-        if name is None:
-            parts.append(str(step))
-            continue
-        if len(step.params) > 1:
-            raise ApiError(400, "Invalid transformation: a named transformation (n-) stands alone.")
-        definition = named.get(str(name))
-        if definition is None:
-            raise ApiError(
-                400, f"Invalid transformation: named transformation '{name}' does not exist."
-            )
-        parts.append(definition)
-    return parse(":".join(parts))

@@ -14,6 +14,7 @@ from typing import Any
 
 from PIL import Image, features
 
+from media_store import grammar
 from media_store.rendering.colour import DEFAULT_BACKGROUND
 
 # AVIF encoder effort, 0 (slowest, smallest) to 10. Pillow's default, 6,
@@ -122,8 +123,10 @@ FORMATS: dict[str, OutputFormat] = {
     )
 }
 
-# Grammar values of ``f`` mapped to our format names.
-_REQUESTED = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "webp": "webp", "avif": "avif"}
+# The grammar's values of ``f`` (but ``auto``, negotiated) mapped to our format names.
+_REQUESTED = {
+    value: {"jpg": "jpeg"}.get(value, value) for value in grammar.FORMATS if value != "auto"
+}
 
 # Pillow's names for source formats we re-encode as themselves when there is no ``f``.
 _SOURCE_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}

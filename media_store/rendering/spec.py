@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageColor
 
+from media_store.grammar import CROP_MODES, CROPS, FOCUSES
 from media_store.rendering import formats
 from media_store.rendering.colour import DEFAULT_BACKGROUND, Colour
 from media_store.rendering.effects import (
@@ -41,30 +42,11 @@ SUPPORTED_KEYS = frozenset(
     }
 )
 
-_CROPS = {
-    "maintain_ratio": Crop.MAINTAIN_RATIO,
-    "force": Crop.FORCE,
-    "at_max": Crop.AT_MAX,
-    "at_max_enlarge": Crop.AT_MAX_ENLARGE,
-    "at_least": Crop.AT_LEAST,
-}
-_CROP_MODES = {
-    "pad_resize": Crop.PAD_RESIZE,
-    "extract": Crop.EXTRACT,
-    "pad_extract": Crop.PAD_EXTRACT,
-}
-_FOCUSES = {
-    "center": Focus.CENTER,
-    "top": Focus.TOP,
-    "left": Focus.LEFT,
-    "bottom": Focus.BOTTOM,
-    "right": Focus.RIGHT,
-    "top_left": Focus.TOP_LEFT,
-    "top_right": Focus.TOP_RIGHT,
-    "bottom_left": Focus.BOTTOM_LEFT,
-    "bottom_right": Focus.BOTTOM_RIGHT,
-    "auto": Focus.AUTO,
-}
+# The grammar's value lists, each mapped to the geometry member of the same name
+# (``at_max`` is Crop.AT_MAX); a value the geometry lacks fails here, at import.
+_CROPS = {value: Crop[value.upper()] for value in CROPS}
+_CROP_MODES = {value: Crop[value.upper()] for value in CROP_MODES}
+_FOCUSES = {value: Focus[value.upper()] for value in FOCUSES}
 # rt is clockwise; Pillow's ROTATE_n is counter-clockwise. N90 arrives as -90.
 # 0, 360 and auto (EXIF, already applied on open) do nothing.
 _ROTATIONS = {

@@ -6,8 +6,10 @@ import io
 
 import pytest
 from PIL import Image as PILImage
+from PIL import features
 
 from catalog.models import Product
+from media_store.grammar import CROP_MODES, CROPS, FOCUSES, FORMATS
 from tests.catalog.factories import stored_image
 from tests.utils import graphql, graphql_data, product_images_query
 
@@ -59,6 +61,7 @@ def image():
             "transforms: [{width: 300, height: 300}, {rotation: 90}, {radius: 20}]",
             "w-300,h-300:rt-90:r-20",
         ),
+        # The local CDN knows every preset: its URLs name them (see media_store.presets).
         ('preset: "card"', "n-card"),
         ('preset: "card", transform: {format: WEBP}', "n-card:f-webp"),
     ],
@@ -67,6 +70,26 @@ def test_image_url_arguments_become_the_chain(client, image, arguments, chain):
     item = image_field(client, f"url({arguments})")
 
     assert chain_and_path(item["url"]) == f"tr:{chain}/{image.image.name}"
+
+
+@pytest.mark.parametrize(
+    ("field", "key", "value"),
+    [
+        *(("crop", "c", value) for value in CROPS),
+        *(("cropMode", "cm", value) for value in CROP_MODES),
+        *(("focus", "fo", value) for value in FOCUSES),
+        *(("format", "f", value) for value in FORMATS),
+    ],
+)
+def test_image_url_enums_offer_every_grammar_value(client, image, field, key, value):
+    # The GraphQL enums are the grammar's lists: AT_MAX is at_max, and none is missing.
+    item = image_field(
+        client, f"url(transform: {{width: 300, height: 200, {field}: {value.upper()}}})"
+    )
+
+    assert chain_and_path(item["url"]) == f"tr:w-300,h-200,{key}-{value}/{image.image.name}"
+    if value != "avif" or features.check("avif"):  # AVIF needs Pillow built with libavif
+        assert fetch(client, item["url"]).size
 
 
 def test_image_url_without_arguments_is_the_unsigned_original(client, image):

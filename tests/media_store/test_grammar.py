@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from imagekitio import ImageKit
 
-from media_store.exceptions import InvalidTransformationError
+from media_store.exceptions import InvalidTransformationError, UnknownNamedTransformationError
 from media_store.grammar import (
     COLOUR_NAMES,
     CROP_MODES,
@@ -23,7 +23,10 @@ from media_store.grammar import (
     SDK_NAMES,
     Step,
     Transformation,
+    expand_named,
+    named_step,
     parse,
+    parse_definition,
 )
 
 # Canonical URL spellings per key, written without the module's formatter so that
@@ -433,6 +436,81 @@ def test_colour_names_are_the_ones_pillow_knows() -> None:
     from PIL import ImageColor
 
     assert set(ImageColor.colormap) == COLOUR_NAMES
+
+
+# --- Named transformations -------------------------------------------------------------------
+
+DEFINITIONS = {"card": parse("w-400,h-300"), "two": parse("w-10:rt-90")}
+
+
+@pytest.mark.parametrize(
+    ("chain", "keep", "expanded"),
+    [
+        ("w-10", (), "w-10"),
+        ("n-card", (), "w-400,h-300"),
+        ("n-two:f-webp", (), "w-10:rt-90:f-webp"),
+        ("f-png:n-card:n-two", (), "f-png:w-400,h-300:w-10:rt-90"),
+        ("n-card:f-webp", ("card",), "n-card:f-webp"),
+        ("n-card:n-two", ("card",), "n-card:w-10:rt-90"),
+        # Kept names need no definition: the server that knows them applies it.
+        ("n-dashboard_only", ("dashboard_only",), "n-dashboard_only"),
+    ],
+)
+def test_expand_named_replaces_names_by_their_steps(chain, keep, expanded) -> None:
+    assert str(expand_named(parse(chain), DEFINITIONS, keep=keep)) == expanded
+
+
+def test_expand_named_unknown_name_raises_with_the_name() -> None:
+    with pytest.raises(UnknownNamedTransformationError) as excinfo:
+        expand_named(parse("w-10:n-nope"), DEFINITIONS)
+
+    assert (excinfo.value.name, excinfo.value.key) == ("nope", "n")
+    assert isinstance(excinfo.value, InvalidTransformationError)
+
+
+@pytest.mark.parametrize("keep", [(), ("card",)])
+def test_expand_named_name_must_be_alone_in_its_step(keep) -> None:
+    with pytest.raises(InvalidTransformationError, match="must be alone") as excinfo:
+        expand_named(parse("n-card,w-10"), DEFINITIONS, keep=keep)
+
+    assert excinfo.value.key == "n"
+
+
+@pytest.mark.parametrize(("chain", "has_named"), [("w-10", False), ("w-10:n-a", True), ("", False)])
+def test_transformation_knows_whether_it_names_one(chain, has_named) -> None:
+    assert parse(chain).has_named is has_named
+
+
+def test_parse_definition_parses_a_chain() -> None:
+    assert parse_definition("card", "w-400,h-300:f-webp") == parse("w-400,h-300:f-webp")
+
+
+@pytest.mark.parametrize(
+    ("chain", "message"),
+    [
+        ("", "must be a non-empty chain"),
+        ("w-400:h-abc", "step 2 'h-abc': 'h' must be"),
+        ("w-400::h-3", "step 2 is empty"),
+        ("w-400,zz-1", "step 1 'w-400,zz-1': unknown transformation key 'zz'"),
+        ("w-10:n-card", "step 2 'n-card' names another named transformation"),
+    ],
+)
+def test_parse_definition_names_the_bad_step(chain: str, message: str) -> None:
+    with pytest.raises(InvalidTransformationError) as excinfo:
+        parse_definition("card", chain)
+
+    assert message in str(excinfo.value)
+
+
+def test_parse_definition_refuses_a_name_no_url_can_carry() -> None:
+    with pytest.raises(InvalidTransformationError, match="the name cannot be written as n-<name>"):
+        parse_definition("my card", "w-10")
+
+
+def test_named_step_refuses_a_name_no_url_can_carry() -> None:
+    assert str(named_step("card_2-x")) == "n-card_2-x"
+    with pytest.raises(InvalidTransformationError, match="letters, digits, _ and -"):
+        named_step("my card")
 
 
 def test_grammar_and_urlbuilder_import_neither_django_nor_pillow() -> None:

@@ -59,7 +59,15 @@ class Command(BaseCommand):
             help="Public URL endpoint written into `url` fields, when clients reach the server "
             "through another address (default: http://<host>:<port>/cdn/<endpoint-id>).",
         )
-
+        parser.add_argument(
+            "--named-transformation",
+            action="append",
+            default=[],
+            metavar="NAME=CHAIN",
+            help="A named transformation, as created in ImageKit's dashboard, e.g. "
+            "card=w-400,h-300 (served for tr:n-card); repeat for more (default: only "
+            "ImageKit's built-in ik_ml_thumbnail).",
+        )
         parser.add_argument(
             "--client-upload-folder",
             default=None,
@@ -72,6 +80,7 @@ class Command(BaseCommand):
         private_key = options["private_key"] or _setting("IMAGEKIT_PRIVATE_KEY")
         public_key = options["public_key"] or _setting("IMAGEKIT_PUBLIC_KEY") or DEFAULT_PUBLIC_KEY
         dev_key = not private_key
+        named = _named_transformations(options["named_transformation"])
         try:
             server = ImageKitServer(
                 root=options["root"],
@@ -82,6 +91,7 @@ class Command(BaseCommand):
                 endpoint_id=options["endpoint_id"],
                 url_endpoint=options["url_endpoint"],
                 client_upload_folder=options["client_upload_folder"],
+                named_transformations=named,
                 quiet=options["verbosity"] < 2,
             )
         except (OSError, ValueError) as e:
@@ -106,6 +116,8 @@ class Command(BaseCommand):
                 f"  V1 client-side uploads: only into {server.config.client_upload_folder}, "
                 "never overwriting"
             )
+        if named:
+            self.stdout.write(f"  named transformations: {', '.join(sorted(named))}")
         self.stdout.write(f"  files:         {Path(options['root']).resolve()}")
         self.stdout.write(f"  faults:        POST {server.url}/__faults__ (see /__requests__)")
         self.stdout.write("Quit with CONTROL-C.")
@@ -121,3 +133,18 @@ class Command(BaseCommand):
 def _setting(name: str) -> str:
     # These are project-level settings (config/settings.py), optional in other setups.
     return str(getattr(settings, name, "") or "")
+
+
+def _named_transformations(values: list[str]) -> dict[str, str]:
+    """``["card=w-400,h-300"]`` as a mapping; the server checks each chain."""
+    named = {}
+    for value in values:
+        name, sep, chain = value.partition("=")
+        if not sep or not name or not chain:
+            raise CommandError(
+                f"--named-transformation {value!r}: write NAME=CHAIN, e.g. card=w-400,h-300."
+            )
+        if name in named:
+            raise CommandError(f"--named-transformation: {name!r} is given twice.")
+        named[name] = chain
+    return named

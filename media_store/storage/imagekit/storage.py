@@ -28,6 +28,7 @@ from django.utils.functional import cached_property
 from media_store.conf import PRIVATE_PREFIX
 from media_store.exceptions import RemoteStorageError
 from media_store.grammar import Transformation, parse
+from media_store.presets import for_imagekit
 from media_store.storage.imagekit import client as api
 from media_store.storage.imagekit import records
 from media_store.storage.imagekit.direct import (
@@ -355,13 +356,17 @@ class ImageKitStorage(Storage):
         *,
         private: bool | None = None,
     ) -> str:
-        """The CDN URL of ``name``; signed with an expiry for private files."""
+        """The CDN URL of ``name``; signed with an expiry for private files.
+
+        Presets reach ImageKit as their steps unless its dashboard has them
+        (``media_store.presets.for_imagekit``).
+        """
         if not name:
             return ""
         signed = self._is_private(name) if private is None else private
         return self.url_builder.build(
             self._remote_path(name),
-            transformation,
+            for_imagekit(transformation),
             expires_in=self.signed_url_expire if signed else None,
         )
 

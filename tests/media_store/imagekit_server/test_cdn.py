@@ -197,3 +197,40 @@ def test_unpublished_file_is_404(client: ImageKit) -> None:
     uploaded = client.files.upload(file=b"draft", file_name="d.txt", is_published=False)
 
     assert httpx.get(uploaded.url).status_code == 404
+
+
+# --- Named transformations (the dashboard's) ------------------------------------------
+
+
+def test_named_transformations_are_served_next_to_the_built_in_ones(tmp_path) -> None:
+    named = {"card": "w-40,h-30", "tall": "w-30:rt-90"}
+    with ImageKitServer(root=tmp_path, named_transformations=named) as server:
+        client = server.client(max_retries=0)
+        photo = client.files.upload(file=image_bytes((80, 60), "JPEG"), file_name="p.jpg")
+
+        card = httpx.get(f"{server.url_endpoint}/tr:n-card:f-png{photo.file_path}")
+        tall = httpx.get(f"{server.url_endpoint}/tr:n-tall{photo.file_path}")
+        thumbnail = httpx.get(photo.thumbnail_url)
+
+    assert (card.headers["content-type"], size_of(card)) == ("image/png", (40, 30))
+    assert size_of(tall) == (23, 30)
+    assert size_of(thumbnail) == (100, 100)
+
+
+@pytest.mark.parametrize(
+    ("chain", "message"),
+    [
+        ("n-card", "named transformation 'card' does not exist"),
+        ("n-ik_ml_thumbnail,w-10", "must be alone in its step"),
+    ],
+)
+def test_bad_named_transformation_is_400(server, photo, chain: str, message: str) -> None:
+    response = httpx.get(f"{server.url_endpoint}/tr:{chain}{photo.file_path}")
+
+    assert response.status_code == 400
+    assert message in response.json()["message"]
+
+
+def test_invalid_named_transformation_is_refused_at_start(tmp_path) -> None:
+    with pytest.raises(ValueError, match=r"'card' is invalid: step 2 'h-0'"):
+        ImageKitServer(root=tmp_path, named_transformations={"card": "w-10:h-0"})

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import os
 import queue
 import signal
@@ -14,6 +15,9 @@ import httpx
 import pytest
 from django.core.management import CommandError, call_command
 from imagekitio import ImageKit
+from PIL import Image
+
+from tests.media_store.imagekit_server.conftest import image_bytes
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -155,3 +159,70 @@ def test_command_hardens_v1_client_uploads(tmp_path: Path) -> None:
         process.wait(timeout=20)
     assert hardening == "only into /catalog/uploads/, never overwriting"
     assert response.status_code == 403
+
+
+def test_command_serves_named_transformations(tmp_path: Path) -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "IMAGEKIT_PRIVATE_KEY": ""}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "imagekit_server",
+            "--port",
+            "0",
+            "--root",
+            str(tmp_path),
+            "--named-transformation",
+            "card=w-40,h-30",
+            "--named-transformation",
+            "wide=w-64:ar-16-9",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _lines(process)
+        base_url = _value(lines, "base_url:")
+        url_endpoint = _value(lines, "url_endpoint:")
+        private_key = _value(lines, "private key:")
+        named = _value(lines, "named transformations:")
+        client = ImageKit(private_key=private_key, base_url=base_url, max_retries=0)
+        photo = client.files.upload(file=image_bytes((80, 60), "JPEG"), file_name="p.jpg")
+
+        card = httpx.get(f"{url_endpoint}/tr:n-card{photo.file_path}")
+        unknown = httpx.get(f"{url_endpoint}/tr:n-poster{photo.file_path}")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+    assert named == "card, wide"
+    assert card.status_code == 200
+    assert Image.open(io.BytesIO(card.content)).size == (40, 30)
+    assert unknown.status_code == 400
+    assert "named transformation 'poster' does not exist" in unknown.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("card", "write NAME=CHAIN, e.g. card=w-400,h-300"),
+        ("=w-10", "write NAME=CHAIN"),
+        ("card=w-abc", r"named transformation 'card' is invalid: step 1 'w-abc': 'w' must be"),
+        ("my card=w-10", "named transformation 'my card' is invalid"),
+        ("card=w-10:n-other", "step 2 'n-other' names another named transformation"),
+    ],
+)
+def test_command_refuses_a_bad_named_transformation(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "imagekit_server",
+            port=0,
+            root=tmp_path,
+            named_transformation=[value],
+            stdout=StringIO(),
+        )
+    assert not (tmp_path / "index.sqlite3").exists()
