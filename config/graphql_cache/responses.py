@@ -47,8 +47,7 @@ KEY_PREFIX = "graphql:response:"
 BODY_PREFIX = "graphql:body:"
 # What a response to a GET depends on besides its URL.
 VARY = ("Authorization", "Cookie")
-
-
+# The audience whose responses are public (catalog.visibility.shared_audience).
 ANONYMOUS = "anonymous"
 
 
@@ -73,7 +72,7 @@ def slot_for(
     if request.method == "POST" and request.content_type != "application/json":
         return None
     if not response_cache_seconds():
-        return None
+        return None  # before asking who the user is: that may cost a query
     return slot_of(data, persisted, shared_audience(request.user))
 
 
