@@ -18,6 +18,10 @@ M = TypeVar("M", bound=models.Model)
 
 Viewer = AbstractBaseUser | AnonymousUser | None
 
+# The audiences of shared_audience.
+ANONYMOUS = "anonymous"
+SIGNED_IN = "signed-in"
+
 
 def can_see_private(viewer: Viewer) -> bool:
     """Private images exist only for active staff; they alone may create them too."""
@@ -49,5 +53,5 @@ def shared_audience(viewer: Viewer) -> str | None:
     if can_see_private(viewer):
         return None
     if viewer is not None and viewer.is_authenticated:
-        return "signed-in"
-    return "anonymous"
+        return SIGNED_IN
+    return ANONYMOUS

@@ -34,7 +34,7 @@ from strawberry.http import GraphQLRequestData
 
 from catalog.conf import DEFAULTS as CATALOG_DEFAULTS
 from catalog.conf import catalog_setting
-from catalog.visibility import shared_audience
+from catalog.visibility import ANONYMOUS, shared_audience
 from config.graphql_cache import invalidation
 from config.graphql_cache.bodies import recent_bodies
 from config.graphql_cache.conf import get, response_cache_seconds
@@ -47,8 +47,6 @@ KEY_PREFIX = "graphql:response:"
 BODY_PREFIX = "graphql:body:"
 # What a response to a GET depends on besides its URL.
 VARY = ("Authorization", "Cookie")
-# The audience whose responses are public (catalog.visibility.shared_audience).
-ANONYMOUS = "anonymous"
 
 
 @dataclass(slots=True)
