@@ -96,7 +96,8 @@ def graphql_cache_settings() -> GraphQLCacheSettings:
     budget = signed_url_lifetime() - SIGNED_URL_MARGIN
     if merged["MAX_AGE"] + merged["STALE_WHILE_REVALIDATE"] > budget:
         raise ImproperlyConfigured(
-            "GRAPHQL_CACHE['MAX_AGE'] + ['STALE_WHILE_REVALIDATE'] must leave signed URLs "
+            "GRAPHQL_CACHE['MAX_AGE'] + ['STALE_WHILE_REVALIDATE'] (GRAPHQL_CACHE_MAX_AGE, "
+            "GRAPHQL_CACHE_STALE_WHILE_REVALIDATE) must leave signed URLs "
             f"{SIGNED_URL_MARGIN} s of their lifetime ({signed_url_lifetime()} s): at most "
             f"{budget} s together, or lengthen the signed URLs' lifetime."
         )
