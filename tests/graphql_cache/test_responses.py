@@ -143,6 +143,7 @@ def test_anonymous_viewers_never_get_what_signed_in_ones_may(
 def test_response_cache_is_off_with_a_per_process_cache(
     client, settings, catalog, django_assert_num_queries
 ):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.GRAPHQL_CACHE = {**settings.GRAPHQL_CACHE, "RESPONSE_CACHE_SECONDS": 300}
     get(client, query=PRODUCT, variables={"slug": "product-1"})
 
