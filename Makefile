@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 REDIS_SERVER ?= /usr/bin/redis-server
+NODE ?= /usr/bin/node
+JS_CLIENTS := tests/js/node_modules/.package-lock.json
 # `make run PORT=8001`; SITE_URL follows it unless set (config/settings.py).
 PORT ?= 8000
 
@@ -38,6 +40,14 @@ $(REDIS_SERVER):
 	@echo "Installing Debian's redis-server for the cache tests (needs root)."
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
 
+# Apollo Client's tests run Debian's node with tests/js's packages (npm ci: as locked).
+$(NODE):
+	@echo "Installing Debian's nodejs and npm for the Apollo Client tests (needs root)."
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+
+$(JS_CLIENTS): tests/js/package.json tests/js/package-lock.json | $(NODE)
+	npm ci --prefix tests/js --no-audit --no-fund
+
 migrate: $(VENV)/.installed-run .env
 	$(BIN)/python manage.py migrate --noinput
 
@@ -63,7 +73,7 @@ format: $(VENV)/.installed-dev
 schema: $(VENV)/.installed-dev
 	DJANGO_SECRET_KEY=schema-export $(BIN)/python manage.py export_schema config.schema --path schema.graphql
 
-test: $(VENV)/.installed-dev $(CHROMIUM) $(REDIS_SERVER) lint
+test: $(VENV)/.installed-dev $(CHROMIUM) $(REDIS_SERVER) $(JS_CLIENTS) lint
 	DJANGO_SECRET_KEY=migrations-check $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 	# Second pass: each planned GraphQL query also through graphql-core's executor;
@@ -72,4 +82,4 @@ test: $(VENV)/.installed-dev $(CHROMIUM) $(REDIS_SERVER) lint
 		tests/test_graphql_limits.py tests/test_snapshots.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis tests/js/node_modules

@@ -144,6 +144,12 @@ class AppSettings(Generic[Options]):
         """The error to raise for ``option``: ``SETTING['OPTION'] <must>.``"""
         return ImproperlyConfigured(f"{self.setting}[{option!r}] {must}.")
 
+    def depends_on(self, *sources: AppSettings[Any]) -> None:
+        """Read the options again when one of ``sources`` changes (``finish`` checks
+        them against those)."""
+        for source in sources:
+            source._dependents.append(self.cache_clear)
+
     def cache_clear(self) -> None:
         self._values = None
         for clear in self._dependents:

@@ -18,6 +18,10 @@ M = TypeVar("M", bound=models.Model)
 
 Viewer = AbstractBaseUser | AnonymousUser | None
 
+# The audiences of shared_audience.
+ANONYMOUS = "anonymous"
+SIGNED_IN = "signed-in"
+
 
 def can_see_private(viewer: Viewer) -> bool:
     """Private images exist only for active staff; they alone may create them too."""
@@ -37,3 +41,17 @@ def visible(model: type[M], viewer: Viewer) -> models.QuerySet[M]:
     if model is Image:
         return visible_images(queryset, viewer)  # type: ignore[arg-type,return-value]
     return queryset
+
+
+def shared_audience(viewer: Viewer) -> str | None:
+    """Which viewers are shown the same as ``viewer``, for caches shared between them.
+
+    None for staff: private images never enter a shared cache. Signed-in viewers
+    are kept apart from anonymous ones, whom the API may show less
+    (``CATALOG_ANONYMOUS_PRESETS_ONLY``).
+    """
+    if can_see_private(viewer):
+        return None
+    if viewer is not None and viewer.is_authenticated:
+        return SIGNED_IN
+    return ANONYMOUS

@@ -12,6 +12,7 @@ from catalog.graphql.mutations import Mutation as CatalogMutation
 from catalog.graphql.policy import AnonymousPresetsOnly
 from catalog.graphql.queries import Query as CatalogQuery
 from catalog.graphql.scalars import SCALAR_OVERRIDES
+from config.graphql_cache.extension import RecordOperationType
 from config.graphql_limits import (
     MaskUnexpectedErrors,
     QueryLimits,
@@ -49,6 +50,7 @@ schema = CatalogSchema(
         AnonymousPresetsOnly,
         QueryLimits,
         MaskUnexpectedErrors,
+        RecordOperationType,
     ],
     scalar_overrides=SCALAR_OVERRIDES,
     execution_context_class=PlanExecutionContext,

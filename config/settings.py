@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "accounts",
     "media_store",
     "catalog",
+    # Persisted queries and the response cache of the GraphQL endpoint.
+    "config.graphql_cache",
 ]
 
 MIDDLEWARE = [
@@ -70,8 +72,10 @@ MIDDLEWARE = [
     "ops.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Cached renditions are answered here, before sessions, auth and CSRF.
+    # Cached renditions and cached anonymous GraphQL GETs are answered here,
+    # before sessions, auth and CSRF.
     "media_store.middleware.CachedRenditionMiddleware",
+    "config.graphql_cache.middleware.CachedResponseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -257,9 +261,9 @@ CACHE_URL = env.str("CACHE_URL", default="locmemcache://")
 CACHES = {
     "default": env.cache_url_config(
         CACHE_URL,
-        # Django's own Redis backend, whatever else is installed (django-environ
-        # would pick django-redis if present).
-        backend="django.core.cache.backends.redis.RedisCache"
+        # Django's own Redis backend (with its clients reused: config.redis_cache),
+        # whatever else is installed (django-environ would pick django-redis if present).
+        backend="config.redis_cache.RedisCache"
         if CACHE_URL.startswith(("redis://", "rediss://", "rediscache://"))
         else None,
     ),
@@ -325,4 +329,17 @@ GRAPHQL = given(
     MASK_ERRORS=env.bool("GRAPHQL_MASK_ERRORS", UNSET),
     # Turn off in production to refuse `__schema` and `__type` queries.
     INTROSPECTION=env.bool("GRAPHQL_INTROSPECTION", UNSET),
+)
+
+# Persisted queries and the response cache; defaults and meaning in
+# config.graphql_cache.conf (README, "Persisted queries and caching").
+GRAPHQL_CACHE = given(
+    # Allow-list mode: only documents registered with `manage.py register_persisted_queries`.
+    PERSISTED_QUERIES_ONLY=env.bool("GRAPHQL_PERSISTED_QUERIES_ONLY", UNSET),
+    MAX_PERSISTED_QUERY_BYTES=env.int("GRAPHQL_MAX_PERSISTED_QUERY_BYTES", UNSET),
+    # 0 turns the response cache off; it also needs a shared cache (CACHE_URL=redis://...).
+    RESPONSE_CACHE_SECONDS=env.int("GRAPHQL_RESPONSE_CACHE_SECONDS", UNSET),
+    # Cache-Control of anonymous GET responses.
+    MAX_AGE=env.int("GRAPHQL_CACHE_MAX_AGE", UNSET),
+    STALE_WHILE_REVALIDATE=env.int("GRAPHQL_CACHE_STALE_WHILE_REVALIDATE", UNSET),
 )

@@ -4,12 +4,15 @@ Every refusal is JSON in GraphQL's error shape with a code and a message that
 says what to fix (``{"errors": [{"message": ..., "extensions": {"code": ...}}]}``),
 never an HTML page or a 500. Uploads are refused before their body is read when
 the client may not upload, or says it will send more than the limit.
+
+Queries come as POST or GET (``?query=`` or Apollo's ``?extensions=`` with a
+persisted query's hash, ``&variables=``, ``&operationName=``); mutations only as
+POST. Persisted queries and the response cache are config.graphql_cache's.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +28,15 @@ from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.context import StrawberryDjangoContext
 from strawberry.django.views import GraphQLView
 from strawberry.file_uploads.utils import replace_placeholders_with_files
+from strawberry.http.types import QueryParams
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET
 
 from catalog.conf import catalog_setting
+from config.graphql_cache import persisted, responses
 from config.graphql_limits import ErrorCode
+from config.request_errors import RequestError, error_response
 
 # The permissions that make a multipart (upload) request worth reading.
 UPLOAD_PERMISSIONS = ("catalog.add_image", "catalog.change_image")
@@ -38,32 +47,17 @@ MULTIPART_OVERHEAD = 1024 * 1024
 
 @dataclass
 class CatalogContext(StrawberryDjangoContext):
-    """strawberry's Django context, plus the operation name as the client sent it.
+    """strawberry's Django context, plus the operation name as the client sent it,
+    and the type of the operation that ran.
 
     strawberry fills a missing operationName with the document's first operation;
     the limits extension needs to know it was missing (GraphQL spec: a document
-    with several operations needs one).
+    with several operations needs one). ``operation_type`` stays None unless the
+    document passed the limits and validation (config.graphql_cache.extension).
     """
 
     requested_operation: str | None = None
-
-
-class RequestError(HTTPException):
-    """An HTTP-level refusal of a GraphQL request, with its error code."""
-
-    def __init__(self, status: int, code: ErrorCode, message: str) -> None:
-        super().__init__(status, message)
-        self.code = code
-
-
-def error_response(
-    status: int, code: ErrorCode, message: str, headers: Mapping[str, str] | None = None
-) -> JsonResponse:
-    return JsonResponse(
-        {"errors": [{"message": message, "extensions": {"code": code.value}}]},
-        status=status,
-        headers=headers,
-    )
+    operation_type: OperationType | None = None
 
 
 def _noop(request):  # CsrfViewMiddleware needs a get_response; it is never called
@@ -147,7 +141,7 @@ class CatalogGraphQLView(GraphQLView):
                     )
             return self.run(request=request)
         except RequestError as e:
-            return error_response(e.status_code, e.code, e.reason)
+            return error_response(e.status_code, e.code, e.reason, e.headers)
         except HTTPException as e:
             # strawberry's own refusals (method, content type, operation type...).
             return error_response(e.status_code, ErrorCode.BAD_REQUEST, e.reason)
@@ -170,12 +164,70 @@ class CatalogGraphQLView(GraphQLView):
                 "request spec: the fields `operations`, `map`, then one part per file.",
             )
 
+    def run(
+        self, request: HttpRequest, context: Any = UNSET, root_value: Any = UNSET
+    ) -> HttpResponseBase:
+        """strawberry's ``run``, with persisted queries and the response cache around
+        the execution; a stored response is answered without reading the document."""
+        adapter = self.request_adapter_class(request)
+        if not self.is_request_allowed(adapter):
+            raise HTTPException(405, "GraphQL only supports GET and POST requests.")
+        if self.should_render_graphql_ide(adapter):
+            return self.render_graphql_ide(request)
+        # One operation: batches are refused here (the schema does not enable them).
+        data = self.parse_http_body(adapter)
+        persisted_query = persisted.read_extension(data.extensions, data.query)
+        slot = responses.slot_for(request, data, persisted_query)
+        if slot is not None and (stored := responses.cached_response(request, slot)) is not None:
+            return stored
+        if data.query is None and persisted_query is not None:
+            data.query = persisted.load(persisted_query)  # only a listed one in allow-list mode
+        elif data.query is not None:
+            persisted.check_listed(data.query, persisted_query)
+
+        sub_response = self.get_sub_response(request)
+        if context is UNSET:
+            context = self.get_context(request, response=sub_response)
+        result = self.execute_single(
+            request=request,
+            request_adapter=adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=self.get_root_value(request) if root_value is UNSET else root_value,
+            request_data=data,
+        )
+        ran = getattr(context, "operation_type", None)
+        if persisted_query is not None and ran is not None:
+            persisted.remember(persisted_query, data.query)
+        response = self.create_response(self.process_result(request, result), sub_response)
+        succeeded = ran is OperationType.QUERY and not result.errors
+        return responses.finish(request, response, slot=slot, succeeded=succeeded)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A persisted query's GET has no `query` either; curl sends Accept: */*.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
     def get_context(self, request: HttpRequest, response: HttpResponse) -> CatalogContext:
         return CatalogContext(request=request, response=response)
 
     def execute_single(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["context"].requested_operation = kwargs["request_data"].operation_name
-        return super().execute_single(*args, **kwargs)
+        try:
+            return super().execute_single(*args, **kwargs)
+        except HTTPException as e:
+            if isinstance(e.__cause__, InvalidOperationTypeError) and (
+                kwargs["request_adapter"].method == "GET"
+            ):
+                raise RequestError(
+                    405,
+                    ErrorCode.POST_REQUIRED,
+                    f"A {e.__cause__.operation_type.value} cannot be sent with GET, which "
+                    "runs queries only (a CDN may cache or repeat it); send it with POST.",
+                    headers={"Allow": "POST"},
+                ) from e
+            raise
 
     def _refuse_upload_early(self, request: HttpRequest) -> JsonResponse | None:
         """Refuse an upload the client may not make, without reading its body."""
@@ -207,7 +259,7 @@ class CatalogGraphQLView(GraphQLView):
 
     # --- parsing: every malformed body is a 400 that says what is wrong ----------
 
-    def decode_json(self, data: str | bytes) -> object:
+    def decode_json(self, data: str | bytes, what: str = "The body") -> object:
         try:
             text = data.decode("utf-8") if isinstance(data, bytes) else data
             return json.loads(text)
@@ -215,14 +267,33 @@ class CatalogGraphQLView(GraphQLView):
             raise RequestError(400, ErrorCode.INVALID_JSON, _not_utf8(e)) from e
         except RecursionError as e:
             raise RequestError(
-                400, ErrorCode.INVALID_JSON, "The JSON is nested too deeply to read."
+                400, ErrorCode.INVALID_JSON, f"{what} is nested too deeply to read."
             ) from e
         except json.JSONDecodeError as e:
             raise RequestError(
                 400,
                 ErrorCode.INVALID_JSON,
-                f"The body is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.",
+                f"{what} is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.",
             ) from e
+
+    def parse_http_body(self, request: Any) -> Any:
+        data = super().parse_http_body(request)
+        # strawberry checks query, variables and extensions, but not this one.
+        if not isinstance(data, list) and not isinstance(data.operation_name, str | None):
+            raise RequestError(
+                400,
+                ErrorCode.BAD_REQUEST,
+                "The GraphQL operation's `operationName` must be a string or null, if provided.",
+            )
+        return data
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """A GET's parameters, ``variables`` and ``extensions`` decoded from JSON."""
+        parsed: dict[str, Any] = dict(params)
+        for name in ("variables", "extensions"):
+            if parsed.get(name):
+                parsed[name] = self.decode_json(parsed[name], f"The `{name}` parameter")
+        return parsed
 
     def parse_multipart(self, request: Any) -> dict[str, Any]:
         """Read a GraphQL multipart request, checking ``map`` before following it."""

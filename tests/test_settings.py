@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
@@ -158,8 +159,9 @@ def test_cache_url_default_is_local_memory(monkeypatch):
 def test_cache_url_redis_uses_djangos_backend(monkeypatch):
     caches = load_settings(monkeypatch, CACHE_URL="redis://127.0.0.1:6390/2")["CACHES"]
 
+    # Django's backend, reusing its redis-py clients (config.redis_cache).
     assert caches["default"] == {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "config.redis_cache.RedisCache",
         "LOCATION": "redis://127.0.0.1:6390/2",
     }
 
@@ -168,7 +170,7 @@ def test_cache_url_redis_uses_djangos_backend(monkeypatch):
 def redis_cache(settings, redis_url):
     """The project's cache on this run's redis-server, configured as CACHE_URL would."""
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        "default": {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": redis_url}
     }
     cache.clear()
     yield cache
@@ -183,6 +185,13 @@ def test_redis_cache_keeps_values(redis_cache):
     assert redis_cache.get("answer") == {"value": 42}
     assert redis_cache.get("hits") == 2
     assert redis_cache.add("answer", "other") is False
+
+
+def test_redis_cache_reuses_its_client(redis_cache):
+    client = redis_cache._cache.get_client()
+
+    assert redis_cache._cache.get_client(write=True) is client
+    assert isinstance(client, redis.Redis)
 
 
 def test_redis_cache_shared_between_processes(redis_cache, redis_url):

@@ -64,6 +64,7 @@ def test_body_larger_than_data_upload_max_memory_size(client, settings, nothing_
         ({"query": 5}, "`query` must be a string"),
         ({"query": "{ __typename }", "variables": [1]}, "`variables` must be an object"),
         ({"query": "{ __typename }", "extensions": "x"}, "`extensions` must be an object"),
+        ({"query": "{ __typename }", "operationName": 5}, "`operationName` must be a string"),
         ({}, "No GraphQL query"),
     ],
 )
@@ -94,18 +95,21 @@ def test_mutation_over_get(client, nothing_stored):
         headers={"Accept": "application/json"},
     )
 
-    message = refused(response, 400, ErrorCode.BAD_REQUEST)
-    assert "mutation" in message.lower()
+    message = refused(response, 405, ErrorCode.POST_REQUIRED)
+    assert "send it with POST" in message
+    assert response["Allow"] == "POST"
 
 
-def test_get_with_variables_not_json(client, nothing_stored):
+@pytest.mark.parametrize("parameter", ["variables", "extensions"])
+def test_get_with_parameter_not_json(client, parameter, nothing_stored):
     response = client.get(
         GRAPHQL_URL,
-        {"query": "query($n: Int) { products(first: $n) { totalCount } }", "variables": "{n:"},
+        {"query": "query($n: Int) { products(first: $n) { totalCount } }", parameter: "{n:"},
         headers={"Accept": "application/json"},
     )
 
-    refused(response, 400, ErrorCode.INVALID_JSON)
+    message = refused(response, 400, ErrorCode.INVALID_JSON)
+    assert message.startswith(f"The `{parameter}` parameter is not valid JSON")
 
 
 def test_method_not_allowed(client, nothing_stored):
