@@ -34,7 +34,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- HTTPS and proxies -----------------------------------------------------
 
-# Off by default for local HTTP; README "Running in production" turns them on.
+# Off by default for local HTTP; README "Deployment" turns them on.
 # The header a TLS-terminating proxy sets to "https" (e.g. X-Forwarded-Proto); it
 # must overwrite what clients send. Empty: requests are as secure as they arrive.
 if proxy_ssl_header := env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default=""):
