@@ -296,9 +296,12 @@ def test_large_upload_is_streamed_not_held_in_memory(tmp_path):
         small = _upload_peak(tmp_path, server, 4)
         large = _upload_peak(tmp_path, server, 40)
 
-    # Ten times the body, about the same memory: buffers, not the file.
+    # Ten times the body, far less memory than the file: buffers, not the file. The
+    # peak counts every thread, the emulator's too, whose buffering depends on how
+    # the threads were scheduled (seen from 2 to 10 MiB on a busy machine), so the
+    # bound is against the file's size, not the small upload's peak.
+    assert small < 16 * 2**20, f"peak {small / 2**20:.1f} MiB for a 4 MiB upload"
     assert large < 16 * 2**20, f"peak {large / 2**20:.1f} MiB for a 40 MiB upload"
-    assert large < small + 4 * 2**20, f"{small / 2**20:.1f} → {large / 2**20:.1f} MiB"
 
 
 def test_save_many_record_failure_deletes_the_uploaded_files(storage, imagekit, monkeypatch):
