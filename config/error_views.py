@@ -11,7 +11,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 
-from config.graphql_limits import ErrorCode
+from graphql_limits import ErrorCode
 
 ADMIN_PREFIX = "/admin/"
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from cross_web import HTTPException
 from django.http import JsonResponse
 
-from config.graphql_limits import ErrorCode
+from graphql_limits import ErrorCode
 
 
 class RequestError(HTTPException):

@@ -13,7 +13,7 @@ from catalog.graphql.policy import AnonymousPresetsOnly
 from catalog.graphql.queries import Query as CatalogQuery
 from catalog.graphql.scalars import SCALAR_OVERRIDES
 from config.graphql_cache.extension import RecordOperationType
-from config.graphql_limits import (
+from graphql_limits import (
     MaskUnexpectedErrors,
     QueryLimits,
     graphql_settings,

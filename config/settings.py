@@ -312,7 +312,7 @@ LOGGING = {
 # --- GraphQL ---------------------------------------------------------------
 
 # Safety limits of the API; their meaning, defaults and the cost model are
-# documented in config.graphql_limits. Refused queries get an error naming the option.
+# documented in graphql_limits. Refused queries get an error naming the option.
 GRAPHQL = given(
     MAX_DEPTH=env.int("GRAPHQL_MAX_DEPTH", UNSET),
     MAX_ALIASES=env.int("GRAPHQL_MAX_ALIASES", UNSET),

@@ -35,8 +35,8 @@ from strawberry.types.unset import UNSET
 
 from catalog.conf import catalog_setting
 from config.graphql_cache import persisted, responses
-from config.graphql_limits import ErrorCode
 from config.request_errors import RequestError, error_response
+from graphql_limits import ErrorCode
 
 # The permissions that make a multipart (upload) request worth reading.
 UPLOAD_PERMISSIONS = ("catalog.add_image", "catalog.change_image")

@@ -1,10 +1,10 @@
-"""Kept documents (config.graphql_limits.documents): parsed once, verdicts never shared wrongly."""
+"""Kept documents (graphql_limits.documents): parsed once, verdicts never shared wrongly."""
 
 from __future__ import annotations
 
 import pytest
 
-from config.graphql_limits import documents
+from graphql_limits import documents
 from tests.catalog.factories import product_with_images
 from tests.utils import graphql, graphql_data
 

@@ -1,4 +1,4 @@
-"""The GraphQL API's safety limits (config.graphql_limits), through /graphql/ and unit by unit."""
+"""The GraphQL API's safety limits (graphql_limits), through /graphql/ and unit by unit."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from graphql import (
 )
 
 from catalog.graphql import types as catalog_types
-from config.graphql_limits import (
+from config.schema import schema
+from graphql_limits import (
     DEFAULTS,
     ErrorCode,
     MaskUnexpectedErrors,
@@ -27,8 +28,7 @@ from config.graphql_limits import (
     graphql_settings,
     measure_operation,
 )
-from config.graphql_limits.extensions import limit_errors
-from config.schema import schema
+from graphql_limits.extensions import limit_errors
 from tests.catalog.factories import product_with_images, stored_image
 from tests.utils import graphql, graphql_data
 

@@ -304,7 +304,7 @@ APP_OPTIONS_FROM_ENV = {
 
 def app_settings(setting: str):
     from catalog.conf import catalog_settings
-    from config.graphql_limits.conf import graphql_settings
+    from graphql_limits.conf import graphql_settings
     from media_store.conf import media_store_settings
     from ops.health import readyz_settings
 

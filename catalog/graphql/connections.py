@@ -11,7 +11,7 @@ from strawberry.relay.types import PREFIX
 from strawberry.relay.utils import from_base64
 from strawberry_django.relay import DjangoListConnection
 
-from config.graphql_limits import conf
+from graphql_limits import conf
 
 
 def _invalid(argument: str, message: str, code: str) -> GraphQLError:

@@ -25,8 +25,8 @@ from typing import Any
 from django.core.cache import cache
 
 from config.graphql_cache.conf import get
-from config.graphql_limits import ErrorCode
 from config.request_errors import RequestError
+from graphql_limits import ErrorCode
 
 # Documents clients register expire, so that anyone sending valid documents cannot
 # fill the cache for good; Apollo's client re-sends one it is told is gone.

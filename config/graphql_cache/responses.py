@@ -39,7 +39,7 @@ from config.graphql_cache import invalidation
 from config.graphql_cache.bodies import recent_bodies
 from config.graphql_cache.conf import get, response_cache_seconds
 from config.graphql_cache.persisted import PersistedQuery, document_hash
-from config.graphql_limits import graphql_settings
+from graphql_limits import graphql_settings
 from media_store.conf import media_store_settings, signing_key
 
 KEY_PREFIX = "graphql:response:"

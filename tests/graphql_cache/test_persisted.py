@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from config.graphql_cache.persisted import CLIENT_DOCUMENT_SECONDS, CLIENT_PREFIX, LISTED_PREFIX
-from config.graphql_limits import ErrorCode
+from graphql_limits import ErrorCode
 from tests.catalog.factories import product_with_images
 from tests.graphql_cache.conftest import error_code, get, persisted, post, sha256
 

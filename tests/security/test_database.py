@@ -8,7 +8,7 @@ import pytest
 from django.db import OperationalError, connection
 from graphql import GraphQLError
 
-from config.graphql_limits import ErrorCode, MaskUnexpectedErrors
+from graphql_limits import ErrorCode, MaskUnexpectedErrors
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from catalog.models import Image, Product
-from config.graphql_limits import ErrorCode
+from graphql_limits import ErrorCode
 from tests.catalog.factories import product_with_images, stored_image
 from tests.utils import GRAPHQL_URL, graphql, nodes
 

@@ -15,8 +15,8 @@ from django.test import RequestFactory
 from django.test.client import ClientHandler, encode_multipart
 
 from catalog.models import Image
-from config.graphql_limits import ErrorCode
 from config.views import MULTIPART_OVERHEAD
+from graphql_limits import ErrorCode
 from tests.conftest import make_image_bytes
 from tests.utils import GRAPHQL_URL
 

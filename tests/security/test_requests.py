@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from config.graphql_limits import ErrorCode
+from graphql_limits import ErrorCode
 from tests.utils import GRAPHQL_URL
 
 pytestmark = pytest.mark.django_db

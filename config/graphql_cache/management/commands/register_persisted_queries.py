@@ -11,9 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from graphql import GraphQLError, parse, specified_rules, validate
 
 from config.graphql_cache import persisted
-from config.graphql_limits import graphql_settings
-from config.graphql_limits.extensions import limit_errors
 from config.request_errors import RequestError
+from graphql_limits import graphql_settings
+from graphql_limits.extensions import limit_errors
 
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 

@@ -1,12 +1,12 @@
 """Safety limits of the GraphQL API, configured by ``settings.GRAPHQL``.
 
 ``config.schema`` installs :class:`QueryLimits` and :class:`MaskUnexpectedErrors`;
-options and defaults are in :mod:`config.graphql_limits.conf`, the cost model in
-:mod:`config.graphql_limits.measure`.
+options and defaults are in :mod:`graphql_limits.conf`, the cost model in
+:mod:`graphql_limits.measure`.
 """
 
-from config.graphql_limits.conf import DEFAULTS, GraphQLSettings, get, graphql_settings
-from config.graphql_limits.extensions import (
+from graphql_limits.conf import DEFAULTS, GraphQLSettings, get, graphql_settings
+from graphql_limits.extensions import (
     ErrorCode,
     MaskUnexpectedErrors,
     QueryLimits,
@@ -14,7 +14,7 @@ from config.graphql_limits.extensions import (
     should_mask_error,
     strip_suggestions,
 )
-from config.graphql_limits.measure import Measure, Sizes, measure_operation
+from graphql_limits.measure import Measure, Sizes, measure_operation
 
 __all__ = [
     "DEFAULTS",

@@ -31,9 +31,9 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from config.graphql_limits import documents
-from config.graphql_limits.conf import GraphQLSettings, get, graphql_settings
-from config.graphql_limits.measure import Measure, Sizes, measure_operation
+from graphql_limits import documents
+from graphql_limits.conf import GraphQLSettings, get, graphql_settings
+from graphql_limits.measure import Measure, Sizes, measure_operation
 
 
 class ErrorCode(enum.StrEnum):
@@ -204,7 +204,7 @@ class QueryLimits(SchemaExtension):
     Pass the class to ``strawberry.Schema(extensions=...)``: it is made per request.
     The limits are checked before validation, so an abusive query costs no more than
     its measure. Short documents are parsed once and their validation and measure
-    kept (:mod:`config.graphql_limits.documents`).
+    kept (:mod:`graphql_limits.documents`).
     """
 
     # Whether this request's document is the cached object (documents.parse_document).

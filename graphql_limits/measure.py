@@ -102,7 +102,7 @@ class Measure:
 
 @dataclass(frozen=True)
 class Sizes:
-    """List sizes the cost model assumes; see GRAPHQL in config.graphql_limits.conf."""
+    """List sizes the cost model assumes; see GRAPHQL in graphql_limits.conf."""
 
     default_page_size: int
     max_page_size: int

@@ -20,7 +20,7 @@ class GraphQLSettings(TypedDict):
     MAX_ALIASES: int | None
     # Lexical tokens (comments included) in one document; enforced by the parser.
     MAX_TOKENS: int | None
-    # Estimated result size: see config.graphql_limits.measure.
+    # Estimated result size: see graphql_limits.measure.
     MAX_COST: int | None
     # Items in any one list argument, variables included (`srcset(widths:)`,
     # `nodes(ids:)`, `inList` filters). JSON arguments are data and not counted.

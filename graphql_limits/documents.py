@@ -11,6 +11,11 @@ Bounded on purpose: only texts up to ``MAX_CACHED_CHARS`` (a cached document kee
 its source) and short variables, in a few hundred entries, so unique hostile
 documents cannot grow memory; they are parsed, validated and measured on every
 request, as before.
+
+Not strawberry's ``ParserCache``/``ValidationCache``: they keep any text, however
+long (128 documents of up to DATA_UPLOAD_MAX_MEMORY_SIZE each), and ValidationCache
+validates before the limits are measured, which would let an abusive document cost
+its full validation first.
 """
 
 from __future__ import annotations
