@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 REDIS_SERVER ?= /usr/bin/redis-server
+# Debian's PostgreSQL (any version): the two-instance test starts a cluster of its own.
+POSTGRES ?= /usr/bin/pg_ctlcluster
 NODE ?= /usr/bin/node
 JS_CLIENTS := tests/js/node_modules/.package-lock.json
 # `make run PORT=8001`; SITE_URL follows it unless set (config/settings.py).
@@ -34,6 +36,10 @@ $(VENV)/.installed-dev: pyproject.toml
 $(CHROMIUM):
 	@echo "Installing Debian's chromium for the browser tests (needs root)."
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+$(POSTGRES):
+	@echo "Installing Debian's postgresql for the two-instance test (needs root)."
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
 
 # The cache tests start their own redis-server.
 $(REDIS_SERVER):
@@ -73,7 +79,7 @@ format: $(VENV)/.installed-dev
 schema: $(VENV)/.installed-dev
 	DJANGO_SECRET_KEY=schema-export $(BIN)/python manage.py export_schema config.schema --path schema.graphql
 
-test: $(VENV)/.installed-dev $(CHROMIUM) $(REDIS_SERVER) $(JS_CLIENTS) lint
+test: $(VENV)/.installed-dev $(CHROMIUM) $(REDIS_SERVER) $(POSTGRES) $(JS_CLIENTS) lint
 	DJANGO_SECRET_KEY=migrations-check $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 	# Second pass: each planned GraphQL query also through graphql-core's executor;
