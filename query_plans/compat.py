@@ -20,7 +20,9 @@ What is used, and why:
   the resolvers it builds (``_is_default``), which tells its own resolvers from
   others.
 - strawberry-django: ``StrawberryDjangoField.get_result``, whose reading of a
-  loaded column or cached foreign key a plan repeats without an Info.
+  loaded column or cached foreign key a plan repeats without an Info, and whose
+  call of a single object's resolver a plan makes directly (its ``_need_remove_*``
+  flags say no argument is taken out first).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 from django.db.models.query_utils import DeferredAttribute
+from graphql import get_nullable_type, is_list_type
 from graphql.execution.collect_fields import collect_fields, collect_subfields
 from graphql.execution.executor import CollectedErrors, Executor
 from strawberry.relay.fields import ConnectionExtension, NodeExtension
@@ -51,6 +54,7 @@ __all__ = [
     "DeferredAttribute",
     "DjangoOptimizerExtension",
     "ForwardManyToOneDescriptor",
+    "calls_resolver_plainly",
     "collect_fields",
     "collect_subfields",
     "convert_arguments",
@@ -102,6 +106,35 @@ def uses_library_get_result(field: StrawberryField) -> str | None:
     if get_result is StrawberryDjangoField.get_result:
         return "django"
     return None
+
+
+def calls_resolver_plainly(field: StrawberryField, graphql_type: Any) -> bool:
+    """Whether strawberry-django's ``get_result`` of ``field`` amounts to calling its
+    resolver: a sync resolver of a single object (not a list or connection), so no
+    argument is removed (filters, order, pagination) and no queryset hook applies.
+
+    What ``get_result`` then adds, ``django_resolver``'s switch to a thread in an
+    async context, never applies to a plan (sync execution only; async fields are
+    not planned). Nor does its handling of a resolver that returns a callable, a
+    manager or a queryset: none is a single object, so none completes as one.
+    """
+    if type(field).get_result is not StrawberryDjangoField.get_result:
+        return False
+    resolver = field.base_resolver
+    if resolver is None or resolver.is_async or not callable(resolver.wrapped_func):
+        return False
+    if is_list_type(get_nullable_type(graphql_type)):
+        return False
+    return not any(getattr(field, flag) for flag in _REMOVED_ARGUMENT_FLAGS)
+
+
+# The arguments strawberry-django's get_result takes out before calling a resolver.
+_REMOVED_ARGUMENT_FLAGS = (
+    "_need_remove_order_argument",
+    "_need_remove_ordering_argument",
+    "_need_remove_filters_argument",
+    "_need_remove_pagination_argument",
+)
 
 
 def django_model(object_type: Any) -> type | None:
@@ -207,6 +240,9 @@ def _check() -> None:
         )
         == ["self", "source", "info", "args", "kwargs"],
         "strawberry-django is_type_of": _django_is_type_of_known(),
+        "strawberry-django StrawberryDjangoField._need_remove_*": all(
+            hasattr(StrawberryDjangoField, flag) for flag in _REMOVED_ARGUMENT_FLAGS
+        ),
         "strawberry-django DjangoOptimizerExtension.resolve": _parameters(
             DjangoOptimizerExtension.resolve
         )[:4]

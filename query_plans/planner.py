@@ -322,7 +322,8 @@ class Planner:
             if parameter is not None
         )
         plan.info_kw = resolver.info_parameter.name if resolver.info_parameter else None
-        if library != "strawberry" or not callable(resolver.wrapped_func):
+        plain = library == "strawberry" or compat.calls_resolver_plainly(field, plan.field_def.type)
+        if not plain or not callable(resolver.wrapped_func):
             plan.read = GET_RESULT
             return
         plan.func = resolver.wrapped_func
