@@ -336,12 +336,11 @@ class Burst:
 
 def run_server(tmp: Path, extra: dict[str, str]):
     """runserver --noreload (threaded) on a free port; returns (process, port)."""
-    import socket
     import subprocess
 
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        port = probe_socket.getsockname()[1]
+    from ops.local_servers import free_port
+
+    port = free_port()
     root = Path(__file__).resolve().parent.parent
     process = subprocess.Popen(
         [sys.executable, str(root / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],

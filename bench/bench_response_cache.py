@@ -42,7 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_listing
-from benchkit import Row, load_note, others_busy, redis_server, start_django
+from benchkit import Row, load_note, others_busy, start_django
+
+from ops.local_servers import redis_server
 
 SPEED_UP_GOAL = 20.0  # hand-written / cached, at least
 REVALIDATION_GOAL_MS = 2.0  # at most
@@ -60,7 +62,7 @@ def main() -> None:
     )
     tmp = Path(tempfile.mkdtemp(prefix="bench-response-cache-"))
     try:
-        with redis_server(tmp) as redis_url:
+        with redis_server(tmp / "redis") as redis_url:
             start_django(tmp, migrate=True, CACHE_URL=redis_url)
             run(args, redis_url)
     finally:

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,40 +39,6 @@ def start_django(tmp: Path, *, migrate: bool = False, **env: str) -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-
-
-@contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
-    """A redis-server of our own on 127.0.0.1 and a free port (Debian's), stopped at the end.
-
-    Yields its URL, e.g. ``redis://127.0.0.1:40123/0``.
-    """
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed: apt-get install redis-server")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-         "--dir", str(folder)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"redis-server did not start on port {port}") from None
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 @dataclass
