@@ -1,6 +1,6 @@
 """gunicorn's settings, read from the environment: ``gunicorn -c config/gunicorn.py``.
 
-gthread workers: one process per core, each with a pool of threads. An upload
+gthread workers: two processes per core, each with a pool of threads. An upload
 spends most of its time waiting on ImageKit (a thread waits, the GIL is free)
 and a little in Python (one core per process, whatever the threads), so the
 processes give the cores and the threads cover the waiting.
@@ -56,13 +56,18 @@ bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{_int('PORT', 8000)}"]
 # --- How many ----------------------------------------------------------------
 
 worker_class = "gthread"
-workers = _int("WEB_CONCURRENCY", cores())
-# An upload holds a thread for its upstream wait and a core for ~35 ms (mostly Python,
-# holding the GIL): 1 + wait / 35 ms threads keep a core busy, 16 up to ~500 ms of
-# upstream latency. Threads also bound the images one process decodes at once (memory:
+# Two processes per core, 8 threads each. One process runs Python on one core at a
+# time (the GIL): with 16 threads in each of 2 processes, a burst of uploads spent a
+# quarter more CPU per upload handing the GIL around (41-50 ms instead of 32-34) and
+# 32 uploads at once took 4.2-5.0x one upload; 4 x 8 took 3.5-4.3x (docs/benchmarks.md,
+# "Uploads"). More processes than that only added memory (about 90 MB each).
+workers = _int("WEB_CONCURRENCY", 2 * cores())
+# An upload holds a thread for its upstream wait and a core for ~30 ms (mostly Python,
+# holding the GIL): 8 threads in each of 2 processes per core cover ~500 ms of upstream
+# latency. Threads also bound the images one process decodes at once (memory:
 # a JPEG at the scale the small variant needs, down to 1/8 of each side; other formats
 # up to 2 x width x height x 4 bytes each: lower it for 40-megapixel PNGs on small hosts).
-threads = _int("GUNICORN_THREADS", 16)
+threads = _int("GUNICORN_THREADS", 8)
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", threads)
 
 # --- How long ----------------------------------------------------------------

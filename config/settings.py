@@ -118,6 +118,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     sqlite_options.setdefault("timeout", 20)
     sqlite_options.setdefault("transaction_mode", "IMMEDIATE")
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Each server thread keeps its connection between requests: opening one costs
+    # the app and PostgreSQL a few ms of CPU, as much as the rest of a small request
+    # (docs/benchmarks.md, "Uploads"). Checked before reuse, so a restarted database
+    # costs no failed request. ``?conn_max_age=`` in the URL wins; 0 closes after each.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Reads are public: no statement may hold a connection longer than this (ms,
     # 0 turns it off, e.g. for a long migration). Cancelled statements become a
     # QUERY_TIMEOUT error.

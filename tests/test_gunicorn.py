@@ -79,9 +79,9 @@ def test_config_defaults(monkeypatch):
 
     assert config["bind"] == ["127.0.0.1:8000"]
     assert config["worker_class"] == "gthread"
-    assert config["workers"] == len(os.sched_getaffinity(0))
-    assert config["threads"] == 16
-    assert config["worker_connections"] == 16  # a burst spreads over the workers
+    assert config["workers"] == 2 * len(os.sched_getaffinity(0))
+    assert config["threads"] == 8
+    assert config["worker_connections"] == 8  # a burst spreads over the workers
     assert config["keepalive"] == 0
     assert config["timeout"] == config["graceful_timeout"] == 60 * 3 + 30
     assert (config["max_requests"], config["max_requests_jitter"]) == (1000, 100)

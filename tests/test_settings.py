@@ -145,6 +145,42 @@ def test_log_format_unknown_refused(monkeypatch):
         load_settings(monkeypatch, LOG_FORMAT="xml")
 
 
+# --- database ----------------------------------------------------------------
+
+PG_URL = "postgres://catalog:secret@db.internal:5432/catalog"
+
+
+def test_postgres_connections_kept_between_requests_and_checked(monkeypatch):
+    monkeypatch.delenv("DATABASE_CONN_MAX_AGE", raising=False)
+
+    database = load_settings(monkeypatch, DATABASE_URL=PG_URL)["DATABASES"]["default"]
+
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+@pytest.mark.parametrize(
+    ("url", "env", "expected"),
+    [
+        (PG_URL, {"DATABASE_CONN_MAX_AGE": "0"}, 0),  # one connection per request
+        (PG_URL, {"DATABASE_CONN_MAX_AGE": "300"}, 300),
+        (PG_URL + "?conn_max_age=5", {"DATABASE_CONN_MAX_AGE": "300"}, 5),  # the URL wins
+    ],
+)
+def test_postgres_connection_age_from_environment(monkeypatch, url, env, expected):
+    database = load_settings(monkeypatch, DATABASE_URL=url, **env)["DATABASES"]["default"]
+
+    assert database["CONN_MAX_AGE"] == expected
+
+
+def test_sqlite_keeps_djangos_connection_per_request(monkeypatch, tmp_path):
+    database = load_settings(monkeypatch, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")[
+        "DATABASES"
+    ]["default"]
+
+    assert "CONN_MAX_AGE" not in database  # Django's default, 0
+
+
 # --- cache -------------------------------------------------------------------
 
 
