@@ -6,9 +6,9 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
-from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from catalog.graphql.mutations import Mutation as CatalogMutation
+from catalog.graphql.optimizer import CatalogOptimizer
 from catalog.graphql.policy import AnonymousPresetsOnly
 from catalog.graphql.queries import Query as CatalogQuery
 from catalog.graphql.scalars import SCALAR_OVERRIDES
@@ -46,7 +46,7 @@ schema = CatalogSchema(
     # Classes, not instances: strawberry makes them per request, and the limits
     # are read from settings.GRAPHQL then.
     extensions=[
-        DjangoOptimizerExtension,
+        CatalogOptimizer,
         AnonymousPresetsOnly,
         QueryLimits,
         MaskUnexpectedErrors,

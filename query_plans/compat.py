@@ -22,21 +22,28 @@ What is used, and why:
 - strawberry-django: ``StrawberryDjangoField.get_result``, whose reading of a
   loaded column or cached foreign key a plan repeats without an Info, and whose
   call of a single object's resolver a plan makes directly (its ``_need_remove_*``
-  flags say no argument is taken out first).
+  flags say no argument is taken out first); and the optimizer's walk of a
+  selection (``_get_model_hints`` and what ``optimize`` does around it), whose
+  result ``query_plans.optimizer`` keeps per plan instead of walking again.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import inspect
 from importlib.metadata import version
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db.models import Prefetch
 from django.db.models.fields.related_descriptors import ForwardManyToOneDescriptor
 from django.db.models.query_utils import DeferredAttribute
 from graphql import get_nullable_type, is_list_type
 from graphql.execution.collect_fields import collect_fields, collect_subfields
 from graphql.execution.executor import CollectedErrors, Executor
+from graphql.language.ast import OperationType
+from graphql.type.definition import get_named_type
 from strawberry.relay.fields import ConnectionExtension, NodeExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -44,7 +51,16 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 from strawberry.types.info import Info
 from strawberry_django.fields.field import StrawberryDjangoField
-from strawberry_django.optimizer import DjangoOptimizerExtension
+from strawberry_django.optimizer import (
+    DjangoOptimizerExtension,
+    OptimizerConfig,
+    OptimizerStore,
+    _get_gql_definition,
+    _get_model_hints,
+    is_optimized,
+)
+from strawberry_django.queryset import get_queryset_config
+from strawberry_django.utils.inspect import get_possible_concrete_types, is_inheritance_qs
 from strawberry_django.utils.typing import get_django_definition
 
 __all__ = [
@@ -54,6 +70,7 @@ __all__ = [
     "DeferredAttribute",
     "DjangoOptimizerExtension",
     "ForwardManyToOneDescriptor",
+    "apply_optimizer_hints",
     "calls_resolver_plainly",
     "collect_fields",
     "collect_subfields",
@@ -62,6 +79,10 @@ __all__ = [
     "is_stock_optimizer",
     "is_type_of_ignores_info",
     "make_info",
+    "may_optimize",
+    "optimizer_config",
+    "optimizer_hints",
+    "raw_info",
     "strawberry_field",
     "strawberry_schema",
     "uses_library_get_result",
@@ -151,6 +172,77 @@ def is_stock_optimizer(middleware: Any) -> bool:
         isinstance(middleware, DjangoOptimizerExtension)
         and type(middleware).resolve is DjangoOptimizerExtension.resolve
     )
+
+
+# --- the optimizer's hints ---------------------------------------------------------
+
+
+def raw_info(info: Any) -> Any:
+    """graphql-core's GraphQLResolveInfo, from it or from strawberry's Info."""
+    return info._raw_info if isinstance(info, Info) else info
+
+
+def may_optimize(qs: Any) -> bool:
+    """Whether ``optimize`` would work on ``qs``: not done already, not evaluated."""
+    return not is_optimized(qs) and qs._result_cache is None
+
+
+def optimizer_config(optimizer: DjangoOptimizerExtension, info: Any) -> OptimizerConfig:
+    """The config ``DjangoOptimizerExtension.optimize`` builds for ``info``."""
+    return OptimizerConfig(
+        enable_only=optimizer.enable_only and info.operation.operation == OperationType.QUERY,
+        enable_select_related=optimizer.enable_select_related,
+        enable_prefetch_related=optimizer.enable_prefetch_related,
+        enable_annotate=optimizer.enable_annotate_optimization,
+        prefetch_custom_queryset=optimizer.prefetch_custom_queryset,
+    )
+
+
+def optimizer_hints(qs: Any, info: Any, config: OptimizerConfig) -> OptimizerStore | None:
+    """What strawberry-django's ``optimize`` works out for ``qs`` at ``info`` (its walk
+    of the selection), before it applies it; None for an inheritance queryset, whose
+    subclasses ``optimize`` also collects."""
+    if is_inheritance_qs(qs):
+        return None
+    schema = info.schema._strawberry_schema
+    strawberry_type = schema.get_type_by_name(get_named_type(info.return_type).name)
+    store = OptimizerStore()
+    if strawberry_type is None:
+        return store
+    for definition in get_possible_concrete_types(qs.model, schema, strawberry_type):
+        found = _get_model_hints(
+            qs.model,
+            schema,
+            definition,
+            parent_type=_get_gql_definition(schema, definition),
+            info=info,
+            config=config,
+            subclass_collection=None,
+        )
+        if found is not None:
+            store |= found
+    return store
+
+
+def apply_optimizer_hints(store: OptimizerStore, qs: Any, info: Any, config: OptimizerConfig):
+    """``qs`` optimized with ``store``, as ``optimize`` ends. Applying a store merges
+    and narrows its ``Prefetch`` querysets in place, so it applies copies: the store
+    stays as it was found, for the next request and the other threads."""
+    if not store:
+        return qs
+    fresh = store.copy()
+    fresh.prefetch_related = [_copied(prefetch) for prefetch in store.prefetch_related]
+    qs = fresh.apply(qs, info=info, config=config)
+    get_queryset_config(qs).optimized = True
+    return qs
+
+
+def _copied(prefetch: Any) -> Any:
+    if isinstance(prefetch, Prefetch):
+        prefetch = copy.copy(prefetch)
+        if prefetch.queryset is not None:
+            prefetch.queryset = prefetch.queryset.all()  # a clone, not evaluated
+    return prefetch
 
 
 # strawberry's and strawberry-django's is_type_of read the object, not the Info.
@@ -247,6 +339,39 @@ def _check() -> None:
             DjangoOptimizerExtension.resolve
         )[:4]
         == ["self", "next_", "root", "info"],
+        "strawberry-django DjangoOptimizerExtension.optimize": _parameters(
+            DjangoOptimizerExtension.optimize
+        )
+        == ["self", "qs", "info", "store"],
+        "strawberry-django _get_model_hints": _parameters(_get_model_hints)
+        == [
+            "model",
+            "schema",
+            "object_definition",
+            "parent_type",
+            "info",
+            "config",
+            "prefix",
+            "cache",
+            "level",
+            "subclass_collection",
+        ],
+        "strawberry-django OptimizerConfig": {
+            field.name for field in dataclasses.fields(OptimizerConfig)
+        }
+        == {
+            "enable_only",
+            "enable_select_related",
+            "enable_prefetch_related",
+            "enable_annotate",
+            "enable_nested_relations_prefetch",
+            "prefetch_custom_queryset",
+        },
+        "strawberry-django OptimizerStore": [
+            field.name for field in dataclasses.fields(OptimizerStore)
+        ]
+        == ["only", "select_related", "prefetch_related", "annotate"]
+        and _parameters(OptimizerStore.apply) == ["self", "qs", "info", "config"],
     }
     broken = [name for name, holds in expectations.items() if not holds]
     if broken:

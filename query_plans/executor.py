@@ -39,6 +39,7 @@ from query_plans.modes import (
     SELF_COPY,
     STRING,
 )
+from query_plans.optimizer import remembering_hints
 from query_plans.planner import (
     FieldPlan,
     ObjectPlan,
@@ -122,7 +123,8 @@ class PlanExecutionContext(compat.BaseExecutionContext):
         manager = self.middleware_manager
         self._optimizers = tuple(getattr(manager, "middlewares", None) or ())
         try:
-            data = plan.root.run(self, self.root_value, None)
+            with remembering_hints(plan.optimizer_hints):
+                data = plan.root.run(self, self.root_value, None)
         except GraphQLError as error:
             self.collected_errors.add(error, None)
             data = None

@@ -193,6 +193,8 @@ class OperationPlan:
 
     root: ObjectPlan
     planner: Planner
+    # query_plans.optimizer.PlannedOptimizer's hints, found on the first executions.
+    optimizer_hints: dict = dataclasses.field(default_factory=dict)
 
 
 class Planner:
