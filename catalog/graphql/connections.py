@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from django.db.models import QuerySet
 from graphql import GraphQLError
 from strawberry import relay
 from strawberry.relay.types import PREFIX
 from strawberry.relay.utils import from_base64
+from strawberry_django.queryset import get_queryset_config
 from strawberry_django.relay import DjangoListConnection
 
+from catalog.graphql.selections import selects
 from graphql_limits import conf
 
 
@@ -31,6 +34,29 @@ def _check_cursor(argument: str, cursor: str | None) -> None:
         valid = False
     if not valid:
         raise _invalid(argument, "not a cursor from this connection.", "INVALID_CURSOR")
+
+
+def _page_alone_is_asked(
+    nodes: Any,
+    info: Any,
+    *,
+    first: int | None,
+    last: int | None,
+    after: str | None,
+    before: str | None,
+) -> bool:
+    """Whether the first ``first`` nodes of a queryset are all a selection needs: no
+    ``pageInfo`` (``hasNextPage`` needs one row more) and no ``totalCount`` (counted
+    on the unsliced queryset); not for other windows, nor for connections nested in
+    a prefetch, which strawberry-django paginates itself."""
+    if first is None or last is not None or after is not None or before is not None:
+        return False
+    if not isinstance(nodes, QuerySet) or nodes.query.is_sliced:
+        return False
+    if get_queryset_config(nodes).optimized_by_prefetching:
+        return False
+    fields = info.selected_fields
+    return not selects(fields, "pageInfo") and not selects(fields, "totalCount")
 
 
 @strawberry.type(name="Connection", description="A page of results, with cursors and a total.")
@@ -60,6 +86,10 @@ class CatalogConnection(DjangoListConnection[relay.NodeType]):
         _check_cursor("before", before)
         if first is None and last is None:
             first = conf.get("DEFAULT_PAGE_SIZE")
+        if _page_alone_is_asked(nodes, info, first=first, last=last, after=after, before=before):
+            # Nobody asks whether there is a next page: fetch the page, not one row
+            # more (with that row's prefetched relations) to find out.
+            nodes = nodes[:first]
         return super().resolve_connection(
             nodes,
             info=info,

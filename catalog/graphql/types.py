@@ -11,11 +11,11 @@ from django.db.models import Prefetch, QuerySet
 from strawberry import auto, relay
 from strawberry.scalars import JSON
 from strawberry.types import Info
-from strawberry.types.nodes import SelectedField, Selection
 
 from catalog import models, visibility
 from catalog.graphql.fields import ColumnField, PkNode, global_id, plain_field
 from catalog.graphql.permissions import viewer
+from catalog.graphql.selections import selects
 from catalog.graphql.transforms import (
     ImageTransformInput,
     check_budget,
@@ -157,27 +157,12 @@ def _ordered_images(info: Info) -> Prefetch:
     # Ordering through the link table reuses the prefetch's own join, so an
     # image shared by two products is not returned twice.
     queryset = models.Image.objects.order_by("product_links__sort_order", "product_links__pk")
-    if _selects(info.selected_fields, "createdBy"):
+    if selects(info.selected_fields, "createdBy"):
         # Joined only when asked for: a listing without it would build a User per
         # image. `images` and `thumbnail` share this prefetch; the optimizer merges
         # their select_related when both are selected.
         queryset = queryset.select_related("created_by")
     return Prefetch("images", queryset=visible_images(queryset, info), to_attr="ordered_images")
-
-
-def _selects(fields: list[SelectedField], name: str) -> bool:
-    """Whether ``name`` is selected right under one of ``fields`` (fragments included)."""
-    return any(_selected_in(field.selections, name) for field in fields)
-
-
-def _selected_in(selections: list[Selection], name: str) -> bool:
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name == name:
-                return True
-        elif _selected_in(selection.selections, name):  # a fragment's own selections
-            return True
-    return False
 
 
 @strawberry_django.type(models.Product, name="Product", field_cls=ColumnField)

@@ -6,6 +6,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.models import Category, Image, Product, ProductVariant
@@ -150,3 +152,54 @@ def test_images_order_by_name(client):
     data = graphql_data(client, IMAGES, {"order": {"name": "ASC"}})
 
     assert names(data["images"]) == ["a", "b", "c"]
+
+
+# --- rows fetched for a page ---------------------------------------------------------
+
+
+def product_rows_fetched(client, query: str, variables: dict | None = None):
+    """The response's data, and the LIMIT of the products query it sent."""
+    with CaptureQueriesContext(connection) as captured:
+        data = graphql_data(client, query, variables)
+    (products_sql,) = [q["sql"] for q in captured if 'FROM "catalog_product"' in q["sql"]]
+    return data, products_sql.rsplit("LIMIT", 1)[1].split()[0]
+
+
+@pytest.mark.parametrize(
+    ("selection", "limit"),
+    [
+        ("edges { node { name } }", "3"),  # nobody asks about a next page: the page alone
+        ("edges { cursor node { name } }", "3"),
+        ("pageInfo { hasNextPage } edges { node { name } }", "4"),  # one row more tells
+        ("...Paged edges { node { name } }", "4"),  # pageInfo asked through a fragment
+        ("totalCount edges { node { name } }", "4"),
+    ],
+)
+def test_a_page_fetches_one_row_more_only_when_a_next_page_is_asked_about(client, selection, limit):
+    make_products(5)
+    query = f"query {{ products(first: 3) {{ {selection} }} }}"
+    if "...Paged" in selection:
+        query += " fragment Paged on ProductConnection { pageInfo { hasNextPage } }"
+
+    data, fetched = product_rows_fetched(client, query)
+
+    assert fetched == limit
+    assert names(data["products"]) == ["P000", "P001", "P002"]
+    if "hasNextPage" in selection:
+        assert data["products"]["pageInfo"]["hasNextPage"] is True
+    if "totalCount" in selection:
+        assert data["products"]["totalCount"] == 5
+
+
+def test_a_page_after_a_cursor_is_still_the_next_page(client):
+    make_products(5)
+    first = graphql_data(client, PRODUCTS, {"first": 2})["products"]
+
+    data, fetched = product_rows_fetched(
+        client,
+        "query ($after: String) { products(first: 2, after: $after) { edges { node { name } } } }",
+        {"after": first["pageInfo"]["endCursor"]},
+    )
+
+    assert names(data["products"]) == ["P002", "P003"]
+    assert fetched == "3"  # after a cursor, the window is strawberry's own
