@@ -62,6 +62,9 @@ worker_class = "gthread"
 # 32 uploads at once took 4.2-5.0x one upload; 4 x 8 took 3.5-4.3x (docs/benchmarks.md,
 # "Uploads"). More processes than that only added memory (about 90 MB each).
 workers = _int("WEB_CONCURRENCY", 2 * cores())
+# The workers read it too (config/settings.py): the renders of the local CDN share
+# the host's cores among them, instead of each worker taking one per core.
+os.environ["WEB_CONCURRENCY"] = str(workers)
 # An upload holds a thread for its upstream wait and a core for ~30 ms (mostly Python,
 # holding the GIL): 8 threads in each of 2 processes per core cover ~500 ms of upstream
 # latency. Threads also bound the images one process decodes at once (memory:

@@ -234,8 +234,10 @@ MEDIA_STORE = given(
     MAX_CHAIN_STEPS=env.int("MEDIA_MAX_CHAIN_STEPS", UNSET),
     MAX_RENDER_WORK=env.int("MEDIA_MAX_RENDER_WORK", UNSET),
     MAX_RENDER_MEMORY=env.int("MEDIA_MAX_RENDER_MEMORY", UNSET),
-    # Unset: one per core, at most 4.
+    # Unset: the cores (at most 4) shared among the host's server processes.
     MAX_CONCURRENT_RENDERS=env.int("MEDIA_MAX_CONCURRENT_RENDERS", UNSET),
+    # gunicorn's workers (config/gunicorn.py exports the number it runs); unset: 1.
+    SERVER_PROCESSES=env.int("WEB_CONCURRENCY", UNSET),
     RENDER_QUEUE_TIMEOUT=env.float("MEDIA_RENDER_QUEUE_TIMEOUT", UNSET),
     # Presets also created in the ImageKit dashboard: ImageKit URLs name them
     # (n-<name>); other presets reach ImageKit written out as their steps.

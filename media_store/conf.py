@@ -67,9 +67,13 @@ class MediaStoreSettings(TypedDict):
     # Estimated bytes of images one render holds at once, decoded source included.
     MAX_RENDER_MEMORY: int
     # Renders one process runs at once; their estimated memory is also kept under
-    # MAX_RENDER_MEMORY times this. Cached renditions are never limited. None: one
-    # per core the process may use, at most 4.
+    # MAX_RENDER_MEMORY times this. Cached renditions are never limited. None: the
+    # cores the process may use (at most 4) shared among SERVER_PROCESSES, at least 1.
     MAX_CONCURRENT_RENDERS: int | None
+    # Server processes on this host that share its cores (gunicorn's workers:
+    # config/gunicorn.py exports WEB_CONCURRENCY), so that their renders together
+    # keep to the host's cores and memory.
+    SERVER_PROCESSES: int
     # Seconds a render waits for a slot before the CDN answers 503 with Retry-After.
     RENDER_QUEUE_TIMEOUT: float
     # Bytes the rendition cache may hold; least recently used renditions go first.
@@ -94,6 +98,7 @@ Option = Literal[
     "MAX_RENDER_WORK",
     "MAX_RENDER_MEMORY",
     "MAX_CONCURRENT_RENDERS",
+    "SERVER_PROCESSES",
     "RENDER_QUEUE_TIMEOUT",
     "RENDITION_CACHE_MAX_BYTES",
 ]
@@ -130,6 +135,7 @@ DEFAULTS: MediaStoreSettings = {
     "MAX_RENDER_WORK": 1_000_000_000,
     "MAX_RENDER_MEMORY": 100 * 2**20,
     "MAX_CONCURRENT_RENDERS": None,
+    "SERVER_PROCESSES": 1,
     "RENDER_QUEUE_TIMEOUT": 0.5,
     "RENDITION_CACHE_MAX_BYTES": 2**30,
 }
@@ -137,7 +143,7 @@ DEFAULTS: MediaStoreSettings = {
 
 def _finish(merged: dict[str, Any]) -> None:
     if merged["MAX_CONCURRENT_RENDERS"] is None:
-        merged["MAX_CONCURRENT_RENDERS"] = _cores()
+        merged["MAX_CONCURRENT_RENDERS"] = max(1, _cores() // merged["SERVER_PROCESSES"])
     if not isinstance(merged["PRESETS"], Mapping):
         raise media_store_settings.error(
             "PRESETS", "must be a dict of name to chain, as in {'card': 'w-400,h-300'}"
@@ -176,6 +182,7 @@ media_store_settings: AppSettings[MediaStoreSettings] = AppSettings(
         "MAX_RENDER_WORK": POSITIVE_INT,
         "MAX_RENDER_MEMORY": POSITIVE_INT,
         "MAX_CONCURRENT_RENDERS": optional(POSITIVE_INT),
+        "SERVER_PROCESSES": POSITIVE_INT,
         "RENDER_QUEUE_TIMEOUT": number_between(0, 60, unit="seconds"),
         "RENDITION_CACHE_MAX_BYTES": POSITIVE_INT,
     },

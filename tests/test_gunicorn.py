@@ -88,6 +88,20 @@ def test_config_defaults(monkeypatch):
     assert config["accesslog"] == "-"
 
 
+def test_config_exports_its_worker_count_for_the_workers(monkeypatch):
+    # config/settings.py reads it in each worker (the local CDN's render slots).
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    saved = dict(os.environ)
+    try:
+        config = runpy.run_path(str(CONFIG))
+        exported = os.environ.get("WEB_CONCURRENCY")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+    assert exported == str(config["workers"]) == str(2 * len(os.sched_getaffinity(0)))
+
+
 def test_config_from_environment(monkeypatch):
     config = load_config(
         monkeypatch,

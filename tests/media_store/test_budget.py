@@ -107,7 +107,28 @@ def test_settings_invalid_render_limits_raise_improperly_configured(settings, me
         conf.media_store_settings()
 
 
-def test_settings_concurrent_renders_default_to_the_cores(settings):
+def test_settings_concurrent_renders_default_to_the_cores(settings, monkeypatch):
+    monkeypatch.setattr(conf, "_cores", lambda: 4)
     settings.MEDIA_STORE = {"MAX_CONCURRENT_RENDERS": None}
 
-    assert 1 <= conf.get("MAX_CONCURRENT_RENDERS") <= 4
+    assert conf.get("MAX_CONCURRENT_RENDERS") == 4
+
+
+@pytest.mark.parametrize(
+    ("cores", "processes", "renders"),
+    [(4, 1, 4), (4, 2, 2), (2, 4, 1), (1, 8, 1), (4, 3, 1)],
+)
+def test_settings_concurrent_renders_share_the_cores_among_server_processes(
+    settings, monkeypatch, cores, processes, renders
+):
+    # gunicorn's workers on one host: their renders together keep to its cores.
+    monkeypatch.setattr(conf, "_cores", lambda: cores)
+    settings.MEDIA_STORE = {"MAX_CONCURRENT_RENDERS": None, "SERVER_PROCESSES": processes}
+
+    assert conf.get("MAX_CONCURRENT_RENDERS") == renders
+
+
+def test_settings_explicit_concurrent_renders_win_over_the_share(settings):
+    settings.MEDIA_STORE = {"MAX_CONCURRENT_RENDERS": 3, "SERVER_PROCESSES": 8}
+
+    assert conf.get("MAX_CONCURRENT_RENDERS") == 3
