@@ -10,7 +10,7 @@ plan and applies it to each request's fresh queryset. The SQL is the same.
 What the walk finds also depends on the optimizer hints' callables (a
 ``Prefetch`` built from the Info), which may look at the viewer: a subclass
 says what they depend on beyond the selection with :meth:`hint_audience`
-(``config.schema``: whether the viewer may see private images). Under
+(``catalog.graphql.optimizer``: whether the viewer may see private images). Under
 graphql-core's executor (no plan), or for a queryset the hints cannot be kept
 for, the optimizer runs as it always does.
 """
@@ -75,6 +75,7 @@ class PlannedOptimizer(compat.DjangoOptimizerExtension):
         key = (_path_key(raw_info.path), qs.model, audience)
         found = hints.get(key)
         if found is None:
+            # Two threads on a new plan may both walk; they find the same hints.
             found = compat.optimizer_hints(qs, raw_info, config)
             if found is None:  # an inheritance queryset: not kept
                 return super().optimize(qs, info, store=store)
