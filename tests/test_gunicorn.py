@@ -55,8 +55,9 @@ def request(
         connection.close()
 
 
-def load_config(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict:
-    """config/gunicorn.py's settings with only ``env`` among the variables it reads."""
+def load_config(monkeypatch: pytest.MonkeyPatch, exported: dict | None = None, **env: str) -> dict:
+    """config/gunicorn.py's settings with only ``env`` among the variables it reads;
+    ``exported`` receives the environment as the config leaves it (for its workers)."""
     for name in (
         "HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_WORKER_CONNECTIONS",
         "GUNICORN_KEEPALIVE", "GUNICORN_TIMEOUT", "GUNICORN_MAX_REQUESTS",
@@ -68,7 +69,10 @@ def load_config(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict:
         monkeypatch.setenv(name, value)
     saved = dict(os.environ)  # a developer's .env must not leak into other tests
     try:
-        return runpy.run_path(str(CONFIG))
+        config = runpy.run_path(str(CONFIG))
+        if exported is not None:
+            exported.update(os.environ)
+        return config
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -90,16 +94,12 @@ def test_config_defaults(monkeypatch):
 
 def test_config_exports_its_worker_count_for_the_workers(monkeypatch):
     # config/settings.py reads it in each worker (the local CDN's render slots).
-    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
-    saved = dict(os.environ)
-    try:
-        config = runpy.run_path(str(CONFIG))
-        exported = os.environ.get("WEB_CONCURRENCY")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    exported: dict = {}
+    config = load_config(monkeypatch, exported)
 
-    assert exported == str(config["workers"]) == str(2 * len(os.sched_getaffinity(0)))
+    assert exported["WEB_CONCURRENCY"] == str(config["workers"])
+    assert config["workers"] == 2 * len(os.sched_getaffinity(0))
+    assert "WEB_CONCURRENCY" not in os.environ  # the test's own environment is left as it was
 
 
 def test_config_from_environment(monkeypatch):
