@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
-from appsettings import BOOLEAN, POSITIVE_INT, AppSettings, list_of, optional
+from appsettings import BOOLEAN, POSITIVE_INT, AppSettings, list_of, number_between, optional
 
 
 class CatalogSettings(TypedDict):
@@ -19,6 +19,9 @@ class CatalogSettings(TypedDict):
     MAX_UPLOAD_PIXELS: int
     # Longest side of the small variant made at upload.
     SMALL_VARIANT_SIZE: int
+    # Seconds an upload waits for an image-work slot (media_store.limiter:
+    # MEDIA_STORE's MAX_CONCURRENT_RENDERS per process) before it is refused as busy.
+    UPLOAD_QUEUE_TIMEOUT: float
     # Most distinct widths one `srcset` may ask for.
     MAX_SRCSET_WIDTHS: int
     # Widths (and lone heights) in URLs the API builds are rounded up to the next
@@ -34,6 +37,7 @@ Option = Literal[
     "MAX_UPLOAD_BYTES",
     "MAX_UPLOAD_PIXELS",
     "SMALL_VARIANT_SIZE",
+    "UPLOAD_QUEUE_TIMEOUT",
     "MAX_SRCSET_WIDTHS",
     "SNAP_WIDTHS",
     "ANONYMOUS_PRESETS_ONLY",
@@ -43,6 +47,7 @@ DEFAULTS: CatalogSettings = {
     "MAX_UPLOAD_BYTES": 25 * 1024 * 1024,
     "MAX_UPLOAD_PIXELS": 40_000_000,
     "SMALL_VARIANT_SIZE": 320,
+    "UPLOAD_QUEUE_TIMEOUT": 30.0,
     "MAX_SRCSET_WIDTHS": 10,
     "SNAP_WIDTHS": None,
     "ANONYMOUS_PRESETS_ONLY": False,
@@ -60,6 +65,7 @@ catalog_settings: AppSettings[CatalogSettings] = AppSettings(
         "MAX_UPLOAD_BYTES": POSITIVE_INT,
         "MAX_UPLOAD_PIXELS": POSITIVE_INT,
         "SMALL_VARIANT_SIZE": POSITIVE_INT,
+        "UPLOAD_QUEUE_TIMEOUT": number_between(0, 600, unit="seconds"),
         "MAX_SRCSET_WIDTHS": POSITIVE_INT,
         "SNAP_WIDTHS": optional(list_of(POSITIVE_INT)),
         "ANONYMOUS_PRESETS_ONLY": BOOLEAN,

@@ -23,6 +23,7 @@ class CatalogErrorCode(enum.StrEnum):
     NOT_A_FILE = "not_a_file"
     PRIVATE_NOT_ALLOWED = "private_not_allowed"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    BUSY = "busy"
     IMAGEKIT_NOT_CONFIGURED = "imagekit_not_configured"
     ALREADY_REGISTERED = "already_registered"
     # Catalog structure

@@ -1,5 +1,9 @@
 """What an image file is: checked by decoding it in full, measured, and made into a
 small variant, a placeholder and a content checksum. No database, no storage.
+
+Decoding and shrinking hold one of the process's image-work slots
+(media_store.limiter), shared with the local CDN's renders: a burst of uploads
+decodes a few at a time, within the memory the render budget allows.
 """
 
 from __future__ import annotations
@@ -8,8 +12,9 @@ import hashlib
 import io
 import warnings
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import cache
 
 import blurhash
 from django.core.exceptions import ValidationError
@@ -19,6 +24,9 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from catalog.conf import catalog_setting
 from catalog.error_codes import CatalogErrorCode
+from media_store.grammar import Transformation, parse
+from media_store.limiter import RenderBusyError, limiter
+from media_store.rendering.budget import estimate
 from media_store.rendering.modes import to_8bit
 
 ORIENTATION_TAG = 0x0112
@@ -82,7 +90,8 @@ def decoded_upload(file: File) -> Iterator[DecodedUpload]:
     """Validate an uploaded image by decoding it; yield what was learnt and the pixels.
 
     Raises ValidationError (field ``file``) with codes ``empty``, ``too_large``,
-    ``invalid_image``, ``unsupported_format`` or ``too_many_pixels``.
+    ``invalid_image``, ``unsupported_format``, ``too_many_pixels``, or ``busy``
+    when no image-work slot comes free within UPLOAD_QUEUE_TIMEOUT.
     """
     max_bytes = catalog_setting("MAX_UPLOAD_BYTES")
     if file.size is None or file.size == 0:
@@ -115,6 +124,8 @@ def decoded_upload(file: File) -> Iterator[DecodedUpload]:
                     )
                 fmt = img.format
                 width, height = img.size  # before draft() makes it the reduced size
+                # Held until the caller has derived what it needs from the pixels.
+                stack.enter_context(_image_work_slot(img))
                 _draft_for_small_variant(img, catalog_setting("SMALL_VARIANT_SIZE"))
                 img.load()  # read every byte: truncated files fail here
                 # EXIF orientations 5-8 turn the image a quarter: swap the sides
@@ -123,6 +134,12 @@ def decoded_upload(file: File) -> Iterator[DecodedUpload]:
                     width, height = height, width
         except ValidationError:
             raise
+        except RenderBusyError as e:
+            raise _reject(
+                f"The server is busy with other images (waited {e.waited:.0f} s); "
+                "try the upload again in a few seconds.",
+                CatalogErrorCode.BUSY,
+            ) from e
         except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as e:
             # Pillow refuses before our own check when the header claims far more pixels.
             raise _reject(
@@ -157,11 +174,33 @@ def derive(file: File) -> Derived:
     """Render the ``image_xs`` variant (EXIF applied and stripped) and the placeholder."""
     box = catalog_setting("SMALL_VARIANT_SIZE")
     file.seek(0)
-    with PILImage.open(file) as img:
+    with PILImage.open(file) as img, _image_work_slot(img):
         _draft_for_small_variant(img, box)
         derived = _render(img, box)
     file.seek(0)
     return derived
+
+
+def _image_work_slot(img: PILImage.Image) -> AbstractContextManager[None]:
+    """One of the process's image-work slots, with the memory making the small variant
+    of ``img`` (header read, nothing decoded) is estimated to hold.
+
+    The estimate is the render budget's for the same work on the CDN: the small
+    variant is ``w-<size>,h-<size>,c-at_max``, drafted alike. Raises RenderBusyError
+    after UPLOAD_QUEUE_TIMEOUT.
+    """
+    cost = estimate(
+        _small_variant_chain(catalog_setting("SMALL_VARIANT_SIZE")),
+        img.size,
+        source_format=img.format,
+        source_mode=img.mode,
+    )
+    return limiter().slot(cost.memory, catalog_setting("UPLOAD_QUEUE_TIMEOUT"))
+
+
+@cache
+def _small_variant_chain(box: int) -> Transformation:
+    return parse(f"w-{box},h-{box},c-at_max")
 
 
 def _draft_for_small_variant(img: PILImage.Image, box: int) -> None:

@@ -67,9 +67,8 @@ workers = _int("WEB_CONCURRENCY", 2 * cores())
 os.environ["WEB_CONCURRENCY"] = str(workers)
 # An upload holds a thread for its upstream wait and a core for ~30 ms (mostly Python,
 # holding the GIL): 8 threads in each of 2 processes per core cover ~500 ms of upstream
-# latency. Threads also bound the images one process decodes at once (memory:
-# a JPEG at the scale the small variant needs, down to 1/8 of each side; other formats
-# up to 2 x width x height x 4 bytes each: lower it for 40-megapixel PNGs on small hosts).
+# latency. Decoding is bounded apart from threads: uploads take the image-work slots
+# of media_store.limiter (MEDIA_MAX_CONCURRENT_RENDERS), with their estimated memory.
 threads = _int("GUNICORN_THREADS", 8)
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", threads)
 

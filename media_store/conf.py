@@ -66,8 +66,9 @@ class MediaStoreSettings(TypedDict):
     MAX_RENDER_WORK: int
     # Estimated bytes of images one render holds at once, decoded source included.
     MAX_RENDER_MEMORY: int
-    # Renders one process runs at once; their estimated memory is also kept under
-    # MAX_RENDER_MEMORY times this. Cached renditions are never limited. None: the
+    # Image work one process runs at once (renders, and the decodes of uploads:
+    # media_store.limiter); its estimated memory is also kept under MAX_RENDER_MEMORY
+    # times this. Cached renditions are never limited. None: the
     # cores the process may use (at most 4) shared among SERVER_PROCESSES, at least 1.
     MAX_CONCURRENT_RENDERS: int | None
     # Server processes on this host that share its cores (gunicorn's workers:

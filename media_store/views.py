@@ -27,10 +27,10 @@ from PIL import Image
 from media_store.budget import RenderCost, check_render_budget
 from media_store.cdn import renditions
 from media_store.cdn.errors import CdnError, error_response
-from media_store.cdn.limiter import RenderBusyError, limiter
 from media_store.cdn.request import CdnRequest, describe, parse_request
 from media_store.conf import media_store_settings
 from media_store.exceptions import ErrorCode, InvalidTransformationError
+from media_store.limiter import RenderBusyError, limiter
 from media_store.rendering import (
     InvalidSourceError,
     OutputTooLargeError,

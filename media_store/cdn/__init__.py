@@ -2,6 +2,5 @@
 
 ``request`` parses and authorises a CDN URL (one parser, so a rule is written
 once), ``renditions`` is the rendition cache (keys, lookup, writes, LRU
-eviction under a size cap), ``limiter`` bounds the renders one process runs
-at once, and ``errors`` turns every refusal into a JSON 4xx (or 503).
+eviction under a size cap), and ``errors`` turns every refusal into a JSON 4xx (or 503).
 """

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from media_store.cdn.limiter import limiter
 from media_store.conf import signing_key
 from media_store.exceptions import ErrorCode
+from media_store.limiter import limiter
 from media_store.signing import signature, split_target
 from media_store.urlbuilder import DEFAULT_EXPIRY
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from media_store.cdn.limiter import RETRY_AFTER, RenderBusyError, RenderLimiter, limiter
+from media_store.limiter import RETRY_AFTER, RenderBusyError, RenderLimiter, limiter
 
 MB = 2**20
 

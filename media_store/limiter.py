@@ -1,13 +1,19 @@
-"""How many renders one process runs at once, and how much memory they may hold together.
+"""How much image work one process runs at once, and how much memory it may hold.
 
-Rendering is CPU- and memory-bound (Pillow releases the GIL, so threads do run
-in parallel): past one render per core, more at once only makes each slower
-and adds their images up in memory. A render takes a slot and its estimated
-memory (media_store.rendering.budget); a request that cannot get both within
-RENDER_QUEUE_TIMEOUT is refused with 503 and Retry-After instead of queueing
-without bound. Cached renditions never come here.
+Image work is a render of the local CDN or the decode of an upload (checked,
+then shrunk to its small variant: catalog.image_files). Both are CPU- and
+memory-bound (Pillow releases the GIL, so threads do run in parallel): past
+one per core, more at once only makes each slower and adds their images up in
+memory. A job takes a slot and its estimated memory (media_store.rendering.
+budget); one that cannot get both within its timeout raises RenderBusyError
+instead of queueing without bound. Cached renditions never come here.
 
-The limit is per process: with several worker processes, each has its own.
+Slots also order a burst: uploads decode a few at a time in arrival order, so
+the first ones reach ImageKit while the rest decode, instead of every upload
+getting a sliver of the cores and all of them reaching ImageKit at the end.
+
+The limit is per process: with several worker processes, each has its own
+(MAX_CONCURRENT_RENDERS divides the host's cores among them).
 """
 
 from __future__ import annotations
@@ -25,10 +31,10 @@ RETRY_AFTER = 1
 
 
 class RenderBusyError(Exception):
-    """No render slot (or not enough render memory) came free in time."""
+    """No slot (or not enough memory) came free in time."""
 
     def __init__(self, waited: float) -> None:
-        super().__init__(f"no render slot came free in {waited:.2f} s")
+        super().__init__(f"no image-work slot came free in {waited:.2f} s")
         self.waited = waited
         self.retry_after = RETRY_AFTER
 
@@ -51,9 +57,14 @@ class RenderLimiter:
     def running(self) -> int:
         return self._running
 
+    @property
+    def reserved(self) -> int:
+        """Estimated bytes the running jobs hold."""
+        return self._reserved
+
     @contextmanager
     def slot(self, memory: int, timeout: float) -> Iterator[None]:
-        """Hold a render slot and ``memory`` bytes; raises RenderBusyError after ``timeout``."""
+        """Hold a slot and ``memory`` bytes; raises RenderBusyError after ``timeout``."""
         memory = max(0, min(memory, self.memory))
         started = time.monotonic()
         deadline = started + timeout
@@ -82,7 +93,7 @@ _limiter: RenderLimiter | None = None
 def limiter() -> RenderLimiter:
     """The process's limiter for the current settings (a new one when they change)."""
     global _limiter
-    # Once per process, before the first render: see media_store.cdn.memory.
+    # Once per process, before the first image work: see media_store.cdn.memory.
     return_freed_images_to_the_os()
     slots = get("MAX_CONCURRENT_RENDERS")
     memory = get("MAX_RENDER_MEMORY") * slots
