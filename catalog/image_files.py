@@ -136,7 +136,7 @@ def decoded_upload(file: File) -> Iterator[DecodedUpload]:
             raise
         except RenderBusyError as e:
             raise _reject(
-                f"The server is busy with other images (waited {e.waited:.0f} s); "
+                f"The server is busy with other images (waited {e.waited:.1f} s); "
                 "try the upload again in a few seconds.",
                 CatalogErrorCode.BUSY,
             ) from e
