@@ -140,7 +140,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out username/IP before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading a user's permissions in one query.
+    "accounts.backends.OneQueryModelBackend",
 ]
 # Login throttling (django-axes): after this many failed logins for one username
 # from one IP, further attempts get 429 until the cool-off passes.

@@ -294,6 +294,29 @@ def test_upload_stores_its_records_and_row_in_two_statements(imagekit):
     }
 
 
+def test_an_upload_request_makes_four_statements(client, editor_token, imagekit):
+    # Warm: the content types Django caches once per process.
+    gql_upload(client, editor_token)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert gql_upload(client, editor_token)["__typename"] == "Image"
+
+    statements = [
+        query["sql"].split(" ", 3)[:3]
+        for query in queries.captured_queries
+        if not query["sql"].startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    # The token with its user, the user's permissions (own and groups' in one UNION),
+    # the two files' records, the row.
+    assert len(statements) == 4, [query["sql"][:120] for query in queries.captured_queries]
+    assert 'FROM "accounts_apitoken"' in queries.captured_queries[0]["sql"]
+    assert " UNION " in queries.captured_queries[1]["sql"]
+    assert [s[:3] for s in statements[2:]] == [
+        ["INSERT", "INTO", '"media_store_storedfile"'],
+        ["INSERT", "INTO", '"catalog_image"'],
+    ]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_deleting_an_image_removes_remote_files_after_commit(imagekit):
     image = upload_image()
