@@ -179,7 +179,7 @@ def _checks(text: str | None):
 def _receive(part: FileStorage | None, text: str | None, out: IO[bytes]) -> int:
     """Write the upload's bytes to ``out``; return their count (0: no file)."""
     if part is not None:
-        # Stream from werkzeug's spooled part (on disk past 500 kB): never the whole body in RAM.
+        # Stream from the spooled part (on disk past 2 MiB): never a large body in RAM.
         shutil.copyfileobj(part.stream, out, _COPY_CHUNK)
         return out.tell()
     if not text:

@@ -9,6 +9,7 @@ import pytest
 from imagekitio import BadRequestError, ImageKit
 
 from media_store.imagekit_server import ImageKitServer
+from media_store.imagekit_server.app import SPOOL_MAX_MEMORY
 from media_store.imagekit_server.errors import FILE_EXISTS, FILE_TOO_LARGE, MISSING_FILE
 from tests.media_store.imagekit_server.conftest import (
     PRIVATE_KEY,
@@ -34,13 +35,13 @@ def test_upload_open_file_stores_identical_bytes(
     client: ImageKit, server: ImageKitServer, tmp_path
 ) -> None:
     path = tmp_path / "large.bin"
-    path.write_bytes(bytes(range(256)) * 8192)  # 2 MiB: past werkzeug's in-memory spool
+    path.write_bytes(bytes(range(256)) * 12288)  # 3 MiB: past the in-memory spool
 
     with path.open("rb") as handle:
         uploaded = client.files.upload(file=handle, file_name="large.bin")
 
     assert stored_bytes(server, uploaded.file_id) == path.read_bytes()
-    assert server.requests.entries("upload")[-1].body_size > 2 * 1024 * 1024
+    assert server.requests.entries("upload")[-1].body_size > SPOOL_MAX_MEMORY
 
 
 def test_upload_non_seekable_stream_is_chunked_and_identical(
