@@ -105,33 +105,31 @@ def decoded_upload(file: File) -> Iterator[DecodedUpload]:
     file.seek(0)
     with ExitStack() as stack:
         try:
-            # Decompression-bomb warnings become errors, and the header size is
-            # checked before any pixel is decoded.
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-                img = stack.enter_context(PILImage.open(file))
-                if img.format not in ALLOWED_FORMATS:
-                    raise _reject(
-                        f"{img.format} images are not accepted; upload JPEG, PNG, WebP, "
-                        "GIF or AVIF.",
-                        CatalogErrorCode.UNSUPPORTED_FORMAT,
-                    )
-                if img.width * img.height > max_pixels:
-                    raise _reject(
-                        f"The image is {img.width}×{img.height} pixels; the limit is "
-                        f"{max_pixels} pixels.",
-                        CatalogErrorCode.TOO_MANY_PIXELS,
-                    )
-                fmt = img.format
-                width, height = img.size  # before draft() makes it the reduced size
-                # Held until the caller has derived what it needs from the pixels.
-                stack.enter_context(_image_work_slot(img))
-                _draft_for_small_variant(img, catalog_setting("SMALL_VARIANT_SIZE"))
-                img.load()  # read every byte: truncated files fail here
-                # EXIF orientations 5-8 turn the image a quarter: swap the sides
-                # (without exif_transpose, which would copy every pixel).
-                if img.getexif().get(ORIENTATION_TAG, 1) in (5, 6, 7, 8):
-                    width, height = height, width
+            # The header's size is checked before any pixel is decoded. Pillow's own
+            # check refuses far larger claims (DecompressionBombError); claims past its
+            # warning threshold only warn, and are refused by ours below.
+            img = stack.enter_context(PILImage.open(file))
+            if img.format not in ALLOWED_FORMATS:
+                raise _reject(
+                    f"{img.format} images are not accepted; upload JPEG, PNG, WebP, GIF or AVIF.",
+                    CatalogErrorCode.UNSUPPORTED_FORMAT,
+                )
+            if img.width * img.height > max_pixels:
+                raise _reject(
+                    f"The image is {img.width}×{img.height} pixels; the limit is "
+                    f"{max_pixels} pixels.",
+                    CatalogErrorCode.TOO_MANY_PIXELS,
+                )
+            fmt = img.format
+            width, height = img.size  # before draft() makes it the reduced size
+            # Held until the caller has derived what it needs from the pixels.
+            stack.enter_context(_image_work_slot(img))
+            _draft_for_small_variant(img, catalog_setting("SMALL_VARIANT_SIZE"))
+            img.load()  # read every byte: truncated files fail here
+            # EXIF orientations 5-8 turn the image a quarter: swap the sides
+            # (without exif_transpose, which would copy every pixel).
+            if img.getexif().get(ORIENTATION_TAG, 1) in (5, 6, 7, 8):
+                width, height = height, width
         except ValidationError:
             raise
         except RenderBusyError as e:
@@ -245,12 +243,21 @@ def placeholder(img: PILImage.Image) -> tuple[str, str]:
     quantized = tiny.quantize(colors=8)
     _, index = max(quantized.getcolors())
     red, green, blue = quantized.getpalette()[index * 3 : index * 3 + 3]
-    with warnings.catch_warnings():
-        # blurhash-python reads pixels with Image.getdata, deprecated in Pillow 13
-        # (removed in 14, which pyproject excludes until blurhash-python moves on).
-        warnings.simplefilter("ignore", DeprecationWarning)
-        hashed = blurhash.encode(tiny.copy(), x_components=4, y_components=3)
+    hashed = blurhash.encode(tiny.copy(), x_components=4, y_components=3)
     return hashed, f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def hide_blurhash_deprecation() -> None:
+    """Hide blurhash-python's use of ``Image.getdata``, deprecated in Pillow 13 (removed
+    in 14, which pyproject excludes until blurhash-python moves on).
+
+    Registered once, at start-up (CatalogConfig.ready): ``warnings.catch_warnings``
+    around each call swapped the process's filter list and restored it on exit, so
+    uploads in concurrent threads left each other's filters behind for good.
+    """
+    warnings.filterwarnings(
+        "ignore", r"Image\.Image\.getdata is deprecated", DeprecationWarning, r"blurhash"
+    )
 
 
 def content_checksum(file: File) -> str:

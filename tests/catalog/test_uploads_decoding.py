@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+import threading
+import warnings
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from PIL import Image
 
-from catalog.image_files import decoded_upload, derive
+from catalog.image_files import decoded_upload, derive, hide_blurhash_deprecation
 
 
 def photo_bytes(fmt: str = "JPEG", size=(1600, 1200), **options) -> bytes:
@@ -54,3 +56,40 @@ def test_decoded_upload_derives_what_derive_makes_from_the_file(fmt, options):
 
     assert once.small.read() == separately.small.read()
     assert (once.blurhash, once.dominant_color) == (separately.blurhash, separately.dominant_color)
+
+
+def test_concurrent_uploads_leave_the_processs_warning_filters_alone():
+    # warnings.catch_warnings swaps the process's filter list: uploads in threads
+    # (gunicorn's) that used it left each other's filters behind.
+    data = photo_bytes(size=(640, 480))
+    before = list(warnings.filters)
+    start = threading.Barrier(8)
+
+    def upload_several() -> None:
+        start.wait(timeout=10)
+        for _ in range(15):
+            with decoded_upload(ContentFile(data, name="photo.jpg")) as upload:
+                upload.derive()
+            derive(ContentFile(data, name="photo.jpg"))
+
+    threads = [threading.Thread(target=upload_several) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert warnings.filters == before
+
+
+def test_blurhashs_deprecation_is_hidden_and_no_other():
+    # pytest resets the filters around each test: set them as start-up does.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hide_blurhash_deprecation()
+        derive(ContentFile(photo_bytes(size=(320, 240)), name="photo.jpg"))
+        # Attributed to this module (stacklevel 1), not blurhash: still shown.
+        warnings.warn(
+            "Image.Image.getdata is deprecated here too", DeprecationWarning, stacklevel=1
+        )
+
+    assert [str(w.message) for w in caught] == ["Image.Image.getdata is deprecated here too"]

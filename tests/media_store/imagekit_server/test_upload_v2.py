@@ -225,8 +225,9 @@ def test_v2_bound_create_only_upload_never_replaces(server: ImageKitServer) -> N
     fields = bound()
     assert upload(server, {**fields, "token": token(fields)}).status_code == 200
     original = server.store.files()[0]
-    # Another token for the same name (issued a second earlier, so not the same token).
-    again_token = token(fields, issued=-1)
+    # Another token for the same name, issued earlier: never the same token, even when
+    # a second boundary falls between the two.
+    again_token = token(fields, issued=-30)
 
     again = upload(server, {**fields, "token": again_token}, image_bytes((10, 10)))
 
