@@ -6,7 +6,8 @@ memory-bound (Pillow releases the GIL, so threads do run in parallel): past
 one per core, more at once only makes each slower and adds their images up in
 memory. A job takes a slot and its estimated memory
 (media_store.rendering.budget); one that cannot get both within its timeout
-raises RenderBusyError instead of queueing without bound. Cached renditions never come here.
+raises RenderBusyError instead of queueing without bound. Cached renditions
+never come here.
 
 Slots also order a burst: uploads decode a few at a time in arrival order, so
 the first ones reach ImageKit while the rest decode, instead of every upload
