@@ -61,23 +61,41 @@ def load_note() -> str:
     return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)"
 
 
+@dataclass(frozen=True)
+class MachineCpu:
+    """The whole machine's CPU time so far, all cores (/proc/stat), in seconds."""
+
+    busy: float  # user, nice, system, irq, softirq: every process and the kernel
+    idle: float  # idle and iowait
+    steal: float  # taken by the hypervisor for other guests (shared machines)
+
+    @classmethod
+    def now(cls) -> MachineCpu:
+        with open("/proc/stat") as stat:
+            values = [int(field) for field in stat.readline().split()[1:9]]
+        user, nice, system, idle, iowait, irq, softirq, steal = values + [0] * (8 - len(values))
+        ticks = os.sysconf("SC_CLK_TCK")
+        return cls(
+            (user + nice + system + irq + softirq) / ticks, (idle + iowait) / ticks, steal / ticks
+        )
+
+    def __sub__(self, earlier: MachineCpu) -> MachineCpu:
+        return MachineCpu(
+            self.busy - earlier.busy, self.idle - earlier.idle, self.steal - earlier.steal
+        )
+
+
 def others_busy(seconds: float = 0.5) -> str:
     """CPU use by other processes: /proc/stat sampled while this process sleeps.
 
     The load average also counts a benchmark's own earlier sections, so it cannot
     tell on its own whether someone else was running.
     """
-
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as stat:
-            values = [int(field) for field in stat.readline().split()[1:]]
-        return sum(values), values[3] + values[4]  # total, idle + iowait
-
     try:
-        total, idle = sample()
+        before = MachineCpu.now()
         time.sleep(seconds)
-        total_after, idle_after = sample()
-    except (OSError, ValueError, IndexError):
+        spent = MachineCpu.now() - before
+    except (OSError, ValueError):
         return "CPU use by other processes unknown (no /proc/stat)"
-    busy = 1 - (idle_after - idle) / max(total_after - total, 1)
+    busy = (spent.busy + spent.steal) / max(spent.busy + spent.idle + spent.steal, 1e-9)
     return f"CPU busy with other processes {busy:.0%} (0.5 s sample while idle)"
