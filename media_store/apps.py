@@ -12,3 +12,6 @@ class MediaStoreConfig(AppConfig):
 
     def ready(self) -> None:
         from media_store import checks  # noqa: F401  (registers the system checks)
+        from media_store.jwt_keys import hide_short_hmac_key_warning
+
+        hide_short_hmac_key_warning()

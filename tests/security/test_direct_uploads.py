@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import threading
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -98,11 +97,9 @@ def refused(response: httpx.Response, status: int, text: str) -> None:
 
 def forged(fields: dict[str, str], *, key: str, kid: str) -> str:
     now = int(time.time())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PyJWT's warning about short test keys
-        return jwt.encode(
-            {**fields, "iat": now, "exp": now + 600}, key, algorithm="HS256", headers={"kid": kid}
-        )
+    return jwt.encode(
+        {**fields, "iat": now, "exp": now + 600}, key, algorithm="HS256", headers={"kid": kid}
+    )
 
 
 def bound_fields(auth: dict) -> dict[str, str]:

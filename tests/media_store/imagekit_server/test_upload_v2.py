@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-import warnings
 from typing import Any
 
 import httpx
@@ -56,14 +55,12 @@ def token(
 ) -> str:
     issued += int(time.time())  # seconds from now
     headers = {} if kid is None else {"kid": kid}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PyJWT's warning about short test keys
-        return jwt.encode(
-            {**payload, "iat": issued, "exp": issued + lifetime, **(claims or {})},
-            key,
-            algorithm=algorithm,
-            headers=headers,
-        )
+    return jwt.encode(
+        {**payload, "iat": issued, "exp": issued + lifetime, **(claims or {})},
+        key,
+        algorithm=algorithm,
+        headers=headers,
+    )
 
 
 def post(server: ImageKitServer, form: dict[str, Any], content: bytes | None = None, **kwargs):
