@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -119,16 +118,26 @@ def _digest(handle: File) -> tuple[str, int]:
 
 
 def _not_an_image(handle: File) -> str:
-    """Why the file does not decode as an image, or "" when it does."""
+    """Why the file does not decode as an image, or "" when it does.
+
+    The workers run this in threads: the header's pixel count is checked here rather
+    than by turning Pillow's DecompressionBombWarning into an error, because
+    ``warnings.catch_warnings`` swaps the process's filter list and concurrent
+    workers dropped each other's filters (a bomb could then be decoded).
+    """
     handle.seek(0)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            with PILImage.open(handle) as img:
-                if img.format == "JPEG":
-                    # Every byte is still decoded, at an eighth of the size.
-                    img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
-                img.load()
+        with PILImage.open(handle) as img:
+            limit = PILImage.MAX_IMAGE_PIXELS
+            if limit is not None and img.width * img.height > limit:
+                return (
+                    f"it claims {img.width}×{img.height} pixels, more than Pillow decodes"
+                    f" safely ({limit})"
+                )
+            if img.format == "JPEG":
+                # Every byte is still decoded, at an eighth of the size.
+                img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
+            img.load()
     except Exception as e:
         return f"it does not decode ({type(e).__name__}: {e})"
     finally:

@@ -1,8 +1,10 @@
-"""Helpers for tests: GraphQL requests, uploads, management commands."""
+"""Helpers for tests: GraphQL requests, uploads, image files, management commands."""
 
 from __future__ import annotations
 
 import json
+import struct
+import zlib
 from dataclasses import dataclass
 from io import StringIO
 from typing import Any
@@ -162,3 +164,19 @@ def call(name: str, *args: str, stdout: StringIO | None = None) -> Called:
     except CommandError as e:
         return Called(out.getvalue(), e)
     return Called(out.getvalue(), None)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width``×``height`` (a decompression bomb's shape)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )

@@ -23,7 +23,7 @@ from media_store.selection import IMAGEKIT_STORAGE_BACKEND, LOCAL_STORAGE_BACKEN
 from media_store.storage.imagekit import ImageKitStorage
 from tests.catalog.factories import stored_image
 from tests.conftest import use_storage
-from tests.utils import call, graphql_data, nodes
+from tests.utils import call, graphql_data, nodes, png_claiming
 
 pytestmark = pytest.mark.django_db
 
@@ -226,6 +226,28 @@ def test_media_sync_reports_a_corrupt_and_a_missing_source_and_copies_the_rest(
         incomplete.image.name,
     }
     assert StoredFile.objects.count() == 4
+
+
+def test_media_sync_refuses_images_claiming_too_many_pixels_in_every_worker(
+    media_root, imagekit_account
+):
+    # 100 megapixels each: past Pillow's MAX_IMAGE_PIXELS, short of its own refusal, so
+    # only our check keeps them from being decoded; four workers check them at once.
+    bombs = [stored_image(f"bomb{i}") for i in range(8)]
+    for bomb in bombs:
+        (media_root / bomb.image.name).write_bytes(png_claiming(10_000, 10_000))
+
+    with pytest.warns(PILImage.DecompressionBombWarning):  # Pillow's own, from open()
+        synced = call(*TO_IMAGEKIT, "--workers", "4")
+
+    assert synced.returncode == 1
+    for bomb in bombs:
+        assert (
+            f"not a readable image: {bomb.image.name}: it claims 10000×10000 pixels, more than"
+            f" Pillow decodes safely ({PILImage.MAX_IMAGE_PIXELS})" in synced.output
+        )
+    assert "0 missing at the source; 8 not readable images; 0 failed." in synced.output
+    assert set(remote_files(imagekit_account)) == {bomb.image_xs.name for bomb in bombs}
 
 
 def test_media_sync_dry_run_stores_nothing(media_root, imagekit_account):

@@ -25,6 +25,7 @@ from media_store.exceptions import ErrorCode
 from media_store.limiter import limiter
 from media_store.signing import signature, split_target
 from media_store.urlbuilder import DEFAULT_EXPIRY
+from tests.utils import png_claiming
 
 pytestmark = pytest.mark.django_db
 
@@ -196,16 +197,7 @@ def test_decompression_bomb_header_is_refused_before_decoding(
 @pytest.fixture
 def store_bomb() -> str:
     """A PNG whose header claims 30000x30000 pixels (900 MP) with almost no data."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
-    return default_storage.save("images/bomb.png", ContentFile(data))
+    return default_storage.save("images/bomb.png", ContentFile(png_claiming(30000, 30000)))
 
 
 def test_not_an_image_is_422(client, no_renditions):

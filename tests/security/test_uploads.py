@@ -5,8 +5,6 @@ property, no mutation of an image's bytes ever gives a 500 or leaves a file behi
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from PIL import ImageStat
 
 from catalog.models import Image
 from tests.conftest import make_image_bytes
-from tests.utils import multipart_upload
+from tests.utils import multipart_upload, png_claiming
 
 pytestmark = pytest.mark.django_db
 
@@ -49,21 +47,6 @@ def refused(result: dict) -> tuple[str, str, str]:
     assert result["__typename"] == "OperationInfo", result
     (message,) = result["messages"]
     return message["field"], message["code"], message["message"]
-
-
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims ``width``×``height`` (a decompression bomb's shape)."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", header)
-        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + png_chunk(b"IEND", b"")
-    )
 
 
 def encoded(image: PILImage.Image, fmt: str, **options) -> bytes:

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from imagekitio import BadRequestError, ImageKit
+from PIL import Image as PILImage
 
 from media_store.imagekit_server import ImageKitServer
 from media_store.imagekit_server.app import SPOOL_MAX_MEMORY
@@ -17,6 +18,7 @@ from tests.media_store.imagekit_server.conftest import (
     image_bytes,
     stored_bytes,
 )
+from tests.utils import png_claiming
 
 SUFFIXED = re.compile(r"^photo_[A-Za-z0-9_-]{8}\.jpg$")
 
@@ -82,6 +84,26 @@ def test_upload_response_fields_for_an_image(client: ImageKit, server: ImageKitS
     assert body["customCoordinates"] is None
     assert (body["isPrivateFile"], body["isPublished"]) == (False, True)
     assert "mime" not in body
+
+
+def test_upload_of_a_huge_image_reports_its_size_without_decoding(client: ImageKit) -> None:
+    # 100 megapixels: past Pillow's warning threshold, below its refusal. The probe
+    # reads the header only; Pillow's warning goes to the process's filters as usual
+    # (the probe no longer swaps them, which raced with other threads).
+    with pytest.warns(PILImage.DecompressionBombWarning):
+        uploaded = client.files.upload(file=png_claiming(10_000, 10_000), file_name="huge.png")
+
+    body = uploaded.model_dump(by_alias=True, exclude_unset=True)
+    assert (body["fileType"], body["width"], body["height"]) == ("image", 10_000, 10_000)
+
+
+def test_upload_of_an_image_past_pillows_limit_is_an_image_without_size(
+    client: ImageKit,
+) -> None:
+    uploaded = client.files.upload(file=png_claiming(20_000, 20_000), file_name="bomb.png")
+
+    body = uploaded.model_dump(by_alias=True, exclude_unset=True)
+    assert (body["fileType"], body["width"], body["height"]) == ("image", None, None)
 
 
 def test_upload_custom_metadata_only_when_requested(client: ImageKit) -> None:
