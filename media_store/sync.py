@@ -122,8 +122,8 @@ def _not_an_image(handle: File) -> str:
 
     The workers run this in threads: the header's pixel count is checked here rather
     than by turning Pillow's DecompressionBombWarning into an error, because
-    ``warnings.catch_warnings`` swaps the process's filter list and concurrent
-    workers dropped each other's filters (a bomb could then be decoded).
+    ``warnings.catch_warnings`` swaps the process's filter list, and concurrent
+    workers could drop each other's filters (and a bomb be decoded).
     """
     handle.seek(0)
     try:

@@ -73,8 +73,6 @@ class ClientUploadAuth:
         self._public_key = public_key
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
-        # Also without Django (a bench's child process): ImageKit picks the key's length.
-        hide_short_hmac_key_warning()
 
     def check(self, form: Mapping[str, str]) -> None:
         """Raise ApiError unless publicKey, token, expire and signature are valid.

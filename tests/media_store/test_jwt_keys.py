@@ -29,11 +29,11 @@ token = sign_upload_token({FIELDS!r}, private_key={SHORT_KEY!r}, public_key={PUB
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """``code`` in a new interpreter where any UserWarning is an error (pytest, in this
-    process, resets the filters around each test, so start-up filters cannot show here)."""
+    """``code`` in a new interpreter where PyJWT's short-key warning is an error (pytest,
+    in this process, resets the filters around each test: start-up filters cannot show)."""
     base = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
     return subprocess.run(
-        [sys.executable, "-W", "error::UserWarning", "-c", textwrap.dedent(code)],
+        [sys.executable, "-W", "error:The HMAC key:UserWarning", "-c", textwrap.dedent(code)],
         cwd=BASE_DIR,
         env={**base, **env},
         capture_output=True,
